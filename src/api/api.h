@@ -1,0 +1,78 @@
+/*
+ * api.h — the REST handlers: JSON <-> service calls, errors -> status. Handlers
+ * never talk SQL (they call services) and never build SQL-ish filters (core parses
+ * them). The route table is the map of the API: read it to follow any endpoint
+ * end to end (route -> handler -> service -> store).
+ */
+#ifndef TOCK_API_API_H
+#define TOCK_API_API_H
+
+#include <jansson.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "http/http.h"
+#include "service/service.h"
+
+struct api_app {
+    struct svc *svc;
+    atomic_bool shutting_down; /* /readyz turns 503 once set */
+    const char *version;
+};
+
+extern const struct http_route api_routes[];
+extern const size_t api_nroutes;
+
+/* ---- helpers shared by the handler files (api/respond.c) ---- */
+
+/* Maps a TOCK_E* (and optional detail) to the HTTP error response. */
+void api_fail(struct http_resp *resp, int rc, const struct tock_error *e);
+/* Sends j (stolen) with status. */
+void api_json(struct http_resp *resp, int status, json_t *j);
+/*
+ * Parses the request body as a JSON object (duplicates rejected, depth <= 32,
+ * UTF-8 checked). On failure fills resp and returns NULL.
+ */
+json_t *api_body(struct http_req *req, struct http_resp *resp);
+/* Authenticates the bearer credential; fills ctx. On failure fills resp (401). */
+bool api_auth(struct api_app *app, struct http_req *req, struct http_resp *resp,
+              struct svc_ctx *ctx);
+/* Parses If-Match: -1 when absent or "*"; false (and 400 in resp) when malformed. */
+bool api_if_match(struct http_req *req, struct http_resp *resp, int64_t *out);
+/* Rejects members of o not in allowed (NULL-terminated); false + 400 in resp. */
+bool api_only_fields(json_t *o, const char *const *allowed, struct http_resp *resp);
+/*
+ * Optional string member: 0 absent, 1 string (*out set), 2 null (if nullable).
+ * A wrong type fills resp with 400 and returns -1.
+ */
+int api_str(json_t *o, const char *key, bool nullable, const char **out,
+            struct http_resp *resp);
+json_t *api_user_json(const struct user *u);
+json_t *api_time(int64_t ms); /* RFC 3339 string, or null for 0 */
+json_t *api_id(int64_t id);
+
+void api_h_register(struct http_req *, struct http_resp *, void *);
+void api_h_login(struct http_req *, struct http_resp *, void *);
+void api_h_me_get(struct http_req *, struct http_resp *, void *);
+void api_h_me_patch(struct http_req *, struct http_resp *, void *);
+void api_h_tokens_create(struct http_req *, struct http_resp *, void *);
+void api_h_tokens_list(struct http_req *, struct http_resp *, void *);
+void api_h_tokens_delete(struct http_req *, struct http_resp *, void *);
+void api_h_tasks_create(struct http_req *, struct http_resp *, void *);
+void api_h_tasks_list(struct http_req *, struct http_resp *, void *);
+void api_h_task_get(struct http_req *, struct http_resp *, void *);
+void api_h_task_patch(struct http_req *, struct http_resp *, void *);
+void api_h_task_delete(struct http_req *, struct http_resp *, void *);
+void api_h_task_complete(struct http_req *, struct http_resp *, void *);
+void api_h_task_reopen(struct http_req *, struct http_resp *, void *);
+void api_h_task_history(struct http_req *, struct http_resp *, void *);
+void api_h_tags_list(struct http_req *, struct http_resp *, void *);
+void api_h_tags_create(struct http_req *, struct http_resp *, void *);
+void api_h_tag_patch(struct http_req *, struct http_resp *, void *);
+void api_h_tag_delete(struct http_req *, struct http_resp *, void *);
+void api_h_healthz(struct http_req *, struct http_resp *, void *);
+void api_h_readyz(struct http_req *, struct http_resp *, void *);
+void api_h_metrics(struct http_req *, struct http_resp *, void *);
+void api_h_root(struct http_req *, struct http_resp *, void *);
+
+#endif

@@ -1,0 +1,51 @@
+/* h_ops.c — /healthz, /readyz, /metrics and the service index at /. */
+#include <stdio.h>
+
+#include "api/api.h"
+#include "obs/metrics.h"
+
+void api_h_healthz(struct http_req *req, struct http_resp *resp, void *a)
+{
+    (void)req;
+    (void)a;
+    api_json(resp, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+void api_h_readyz(struct http_req *req, struct http_resp *resp, void *a)
+{
+    (void)req;
+    struct api_app *app = a;
+    bool stopping = atomic_load(&app->shutting_down);
+    int db = svc_ready(app->svc);
+    bool ok = !stopping && db == 0;
+    json_t *checks = json_pack("{s:s,s:s}", "db", db == 0 ? "ok" : tock_strerror(db),
+                               "shutdown", stopping ? "in progress" : "no");
+    api_json(resp, ok ? 200 : 503,
+             json_pack("{s:s,s:o}", "status", ok ? "ready" : "not ready", "checks", checks));
+}
+
+void api_h_metrics(struct http_req *req, struct http_resp *resp, void *a)
+{
+    (void)req;
+    struct api_app *app = a;
+    buf_reset(&resp->body);
+    metrics_render(&resp->body);
+    int64_t depth = 0, age = 0;
+    if (svc_outbox_stats(app->svc, &depth, &age) == 0) {
+        metrics_render_gauge(&resp->body, "tock_outbox_depth",
+                             "Outbox events not yet published to the bus.", (double)depth);
+        metrics_render_gauge(&resp->body, "tock_outbox_oldest_age_seconds",
+                             "Age of the oldest unpublished outbox event.", (double)age / 1000.0);
+    }
+    resp->status = 200;
+    resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
+}
+
+void api_h_root(struct http_req *req, struct http_resp *resp, void *a)
+{
+    (void)req;
+    struct api_app *app = a;
+    api_json(resp, 200,
+             json_pack("{s:s,s:s,s:s}", "name", "tock", "version", app->version, "api",
+                       "/api/v1"));
+}

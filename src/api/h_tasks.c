@@ -1,0 +1,338 @@
+/*
+ * h_tasks.c — /api/v1/tasks: JSON <-> task_input, list query parameters ->
+ * task_filter (parsed by core), and the task/list/history responses.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "obs/clock.h"
+
+/* Fields a client may send back unchanged from a GET; they are ignored. */
+static const char *const task_fields[] = {
+    "title",      "description", "status",     "priority",   "tags",       "due",
+    "timezone",   "recurrence",  "id",         "due_at",     "overdue",    "series_id",
+    "occurrence", "created_at",  "updated_at", "completed_at", "version",  NULL};
+
+/*
+ * Reads the task members of body into in. tags_buf receives the borrowed tag
+ * strings (caller frees the array). On error fills resp and returns false.
+ */
+static bool parse_task_input(json_t *b, struct task_input *in, const char ***tags_buf,
+                             struct http_resp *resp)
+{
+    memset(in, 0, sizeof *in);
+    *tags_buf = NULL;
+    if (!api_only_fields(b, task_fields, resp))
+        return false;
+    const char *s;
+    int r;
+    if ((r = api_str(b, "title", false, &in->title, resp)) < 0)
+        return false;
+    if (r)
+        in->set |= TI_TITLE;
+    if ((r = api_str(b, "description", true, &in->description, resp)) < 0)
+        return false;
+    if (r)
+        in->set |= TI_DESC;
+    if ((r = api_str(b, "status", false, &s, resp)) < 0)
+        return false;
+    if (r) {
+        if ((in->status = task_status_parse(s)) < 0) {
+            http_error(resp, 400, "invalid_argument",
+                       "status must be todo, in_progress or done", "status");
+            return false;
+        }
+        in->set |= TI_STATUS;
+    }
+    if ((r = api_str(b, "priority", false, &s, resp)) < 0)
+        return false;
+    if (r) {
+        if ((in->priority = task_priority_parse(s)) < 0) {
+            http_error(resp, 400, "invalid_argument",
+                       "priority must be none, low, medium, high or urgent", "priority");
+            return false;
+        }
+        in->set |= TI_PRIORITY;
+    }
+    json_t *tags = json_object_get(b, "tags");
+    if (tags && !json_is_null(tags)) {
+        if (!json_is_array(tags)) {
+            http_error(resp, 400, "invalid_argument", "tags must be an array of strings", "tags");
+            return false;
+        }
+        size_t n = json_array_size(tags);
+        if (n > TASK_TAGS_MAX) {
+            http_error(resp, 400, "invalid_argument", "at most 50 tags per task", "tags");
+            return false;
+        }
+        *tags_buf = calloc(n ? n : 1, sizeof **tags_buf);
+        if (!*tags_buf) {
+            api_fail(resp, TOCK_ENOMEM, NULL);
+            return false;
+        }
+        for (size_t i = 0; i < n; i++) {
+            json_t *t = json_array_get(tags, i);
+            if (!json_is_string(t)) {
+                char field[32];
+                snprintf(field, sizeof field, "tags[%zu]", i);
+                http_error(resp, 400, "invalid_argument", "tags must be strings", field);
+                return false;
+            }
+            (*tags_buf)[i] = json_string_value(t);
+        }
+        in->tags = *tags_buf;
+        in->ntags = n;
+        in->set |= TI_TAGS;
+    } else if (tags) {
+        in->set |= TI_TAGS; /* null clears */
+    }
+    if ((r = api_str(b, "due", true, &in->due, resp)) < 0)
+        return false;
+    if (r)
+        in->set |= TI_DUE;
+    if ((r = api_str(b, "timezone", false, &in->timezone, resp)) < 0)
+        return false;
+    if (r)
+        in->set |= TI_TZ;
+    json_t *rec = json_object_get(b, "recurrence");
+    if (rec) {
+        in->set |= TI_RECUR;
+        if (!json_is_null(rec)) {
+            static const char *const rf[] = {"rrule", "recur_from", NULL};
+            if (!json_is_object(rec)) {
+                http_error(resp, 400, "invalid_argument",
+                           "recurrence must be an object {rrule, recur_from} or null",
+                           "recurrence");
+                return false;
+            }
+            if (!api_only_fields(rec, rf, resp))
+                return false;
+            json_t *rr = json_object_get(rec, "rrule"), *from = json_object_get(rec, "recur_from");
+            if (!json_is_string(rr)) {
+                http_error(resp, 400, "invalid_argument", "recurrence.rrule must be a string",
+                           "recurrence.rrule");
+                return false;
+            }
+            in->rrule = json_string_value(rr);
+            if (from && !json_is_null(from)) {
+                const char *f = json_is_string(from) ? json_string_value(from) : "";
+                if (strcmp(f, "due") == 0)
+                    in->recur_from = RECUR_DUE;
+                else if (strcmp(f, "completion") == 0)
+                    in->recur_from = RECUR_COMPLETION;
+                else {
+                    http_error(resp, 400, "invalid_argument",
+                               "recurrence.recur_from must be due or completion",
+                               "recurrence.recur_from");
+                    return false;
+                }
+            }
+        }
+    }
+    return true;
+}
+
+static void send_task(struct http_resp *resp, int status, const struct task *t)
+{
+    char etag[32];
+    snprintf(etag, sizeof etag, "\"%lld\"", (long long)t->version);
+    http_set_header(resp, "ETag", etag);
+    api_json(resp, status, task_to_json(t, clock_now_ms()));
+}
+
+void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    if (!api_auth(app, req, resp, &ctx))
+        return;
+    json_t *b = api_body(req, resp);
+    if (!b)
+        return;
+    struct task_input in;
+    const char **tags = NULL;
+    struct tock_error e = {0};
+    if (parse_task_input(b, &in, &tags, resp)) {
+        struct task t;
+        int rc = svc_task_create(app->svc, &ctx, &in, &t, &e);
+        if (rc) {
+            api_fail(resp, rc, &e);
+        } else {
+            char loc[64];
+            snprintf(loc, sizeof loc, "/api/v1/tasks/%lld", (long long)t.id);
+            http_set_header(resp, "Location", loc);
+            send_task(resp, 201, &t);
+            task_release(&t);
+        }
+    }
+    free(tags);
+    json_decref(b);
+}
+
+void api_h_task_get(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    if (!api_auth(app, req, resp, &ctx))
+        return;
+    int64_t id = id_parse(req->path_params[0]);
+    struct task t;
+    int rc = id ? svc_task_get(app->svc, &ctx, id, &t) : TOCK_ENOTFOUND;
+    if (rc) {
+        api_fail(resp, rc, NULL);
+        return;
+    }
+    send_task(resp, 200, &t);
+    task_release(&t);
+}
+
+void api_h_task_patch(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    int64_t if_match;
+    if (!api_auth(app, req, resp, &ctx) || !api_if_match(req, resp, &if_match))
+        return;
+    int64_t id = id_parse(req->path_params[0]);
+    if (!id) {
+        api_fail(resp, TOCK_ENOTFOUND, NULL);
+        return;
+    }
+    json_t *b = api_body(req, resp);
+    if (!b)
+        return;
+    struct task_input in;
+    const char **tags = NULL;
+    struct tock_error e = {0};
+    if (parse_task_input(b, &in, &tags, resp)) {
+        struct task t;
+        int rc = svc_task_update(app->svc, &ctx, id, if_match, &in, &t, &e);
+        if (rc) {
+            api_fail(resp, rc, &e);
+        } else {
+            send_task(resp, 200, &t);
+            task_release(&t);
+        }
+    }
+    free(tags);
+    json_decref(b);
+}
+
+void api_h_task_delete(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    int64_t if_match;
+    if (!api_auth(app, req, resp, &ctx) || !api_if_match(req, resp, &if_match))
+        return;
+    int64_t id = id_parse(req->path_params[0]);
+    int rc = id ? svc_task_delete(app->svc, &ctx, id, if_match) : TOCK_ENOTFOUND;
+    if (rc)
+        api_fail(resp, rc, NULL);
+    else
+        resp->status = 204;
+}
+
+static void complete_or_reopen(struct http_req *req, struct http_resp *resp, void *a,
+                               bool complete)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    int64_t if_match;
+    if (!api_auth(app, req, resp, &ctx) || !api_if_match(req, resp, &if_match))
+        return;
+    if (req->body_len) {
+        /* No body is needed; tolerate an empty object, reject anything else. */
+        json_t *b = api_body(req, resp);
+        if (!b)
+            return;
+        size_t n = json_object_size(b);
+        json_decref(b);
+        if (n) {
+            http_error(resp, 400, "invalid_argument", "this endpoint takes no body", NULL);
+            return;
+        }
+    }
+    int64_t id = id_parse(req->path_params[0]);
+    struct task t;
+    int rc = !id ? TOCK_ENOTFOUND
+             : complete ? svc_task_complete(app->svc, &ctx, id, if_match, &t)
+                        : svc_task_reopen(app->svc, &ctx, id, if_match, &t);
+    if (rc) {
+        api_fail(resp, rc, NULL);
+        return;
+    }
+    send_task(resp, 200, &t);
+    task_release(&t);
+}
+
+void api_h_task_complete(struct http_req *req, struct http_resp *resp, void *a)
+{
+    complete_or_reopen(req, resp, a, true);
+}
+
+void api_h_task_reopen(struct http_req *req, struct http_resp *resp, void *a)
+{
+    complete_or_reopen(req, resp, a, false);
+}
+
+void api_h_tasks_list(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    if (!api_auth(app, req, resp, &ctx))
+        return;
+    struct task_filter f;
+    struct tock_error e = {0};
+    int64_t now = clock_now_ms();
+    int rc = filter_parse(&f, req->params, req->nparams, ctx.timezone, now, &e);
+    if (rc) {
+        api_fail(resp, rc, &e);
+        filter_release(&f);
+        return;
+    }
+    struct task *v = NULL;
+    size_t n = 0;
+    char *next = NULL;
+    rc = svc_task_list(app->svc, &ctx, &f, &v, &n, &next);
+    filter_release(&f);
+    if (rc) {
+        api_fail(resp, rc, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(items, task_to_json(&v[i], now));
+    svc_tasks_free(v, n);
+    json_t *o = json_object();
+    json_object_set_new(o, "items", items);
+    json_object_set_new(o, "next_cursor", next ? json_string(next) : json_null());
+    free(next);
+    api_json(resp, 200, o);
+}
+
+void api_h_task_history(struct http_req *req, struct http_resp *resp, void *a)
+{
+    struct api_app *app = a;
+    struct svc_ctx ctx;
+    if (!api_auth(app, req, resp, &ctx))
+        return;
+    int64_t id = id_parse(req->path_params[0]);
+    struct outbox_row *rows = NULL;
+    size_t n = 0;
+    int rc = id ? svc_task_history(app->svc, &ctx, id, &rows, &n) : TOCK_ENOTFOUND;
+    if (rc) {
+        api_fail(resp, rc, NULL);
+        return;
+    }
+    json_t *items = json_array();
+    for (size_t i = 0; i < n; i++) {
+        json_t *ev = json_loads(rows[i].event_json, 0, NULL);
+        if (ev)
+            json_array_append_new(items, ev);
+    }
+    outbox_rows_free(rows, n);
+    api_json(resp, 200, json_pack("{s:o}", "items", items));
+}

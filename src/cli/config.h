@@ -1,0 +1,44 @@
+/*
+ * config.h — tock's configuration: one struct, parsed once from TOCK_* variables
+ * (each has a matching --flag: --max-body 2048 sets TOCK_MAX_BODY), then passed
+ * down read-only. Defaults are the documented ones (README's table).
+ */
+#ifndef TOCK_CLI_CONFIG_H
+#define TOCK_CLI_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct tock_config {
+    char db[1024];
+    char listen_host[64];
+    int listen_port;
+    char bus[256];
+    char roles[256];
+    char data_dir[1024];
+    unsigned char jwt_secret[256];
+    size_t jwt_secret_len;
+    bool jwt_secret_generated;
+    int64_t jwt_ttl_s;
+    int threads;
+    int db_pool;
+    int db_busy_timeout_ms;
+    bool db_sync_full;
+    size_t max_body, max_header, max_url;
+    unsigned max_connections, max_connections_per_ip, idle_timeout_s;
+    int shutdown_timeout_s;
+    bool access_log;
+    int log_level;
+    int login_max_failures, login_window_s;
+};
+
+/*
+ * Applies "--name value" / "--name=value" flags (as TOCK_NAME) from argv[first..],
+ * leaving positional arguments in place; returns the new argc, or -1 with err set.
+ */
+int config_apply_flags(int argc, char **argv, int first, char *err, size_t errlen);
+/* Reads TOCK_* into cfg; need_secret loads or creates the JWT secret. */
+int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t errlen);
+
+#endif

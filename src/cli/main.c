@@ -1,0 +1,362 @@
+/*
+ * main.c — the tock command: parses the subcommand, loads configuration and wires
+ * the layers together (store -> services -> api/http, bus -> relay). The only
+ * place that knows every module; nothing below includes it.
+ */
+#include <signal.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "api/api.h"
+#include "bus/bus.h"
+#include "cli/config.h"
+#include "http/http.h"
+#include "obs/log.h"
+#include "roles/relay.h"
+#include "service/service.h"
+#include "store/store.h"
+
+#define ROLE_API 1u
+#define ROLE_RELAY 2u
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tock <command> [--flags]\n"
+            "\n"
+            "  serve [--roles all|api,relay]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  migrate                         apply database migrations and exit\n"
+            "  user add EMAIL [--timezone Z] [--display-name N]\n"
+            "                                  create a user; the password is read from stdin\n"
+            "  token create --user EMAIL NAME  create an API token and print it\n"
+            "  events [--after N] [--limit N]  print outbox events as JSON lines\n"
+            "  version                         print the version\n"
+            "\n"
+            "Every TOCK_* variable has a matching flag: --max-body 2048 sets TOCK_MAX_BODY.\n"
+            "See README.md for the table of settings.\n");
+}
+
+static int die(const char *msg)
+{
+    fprintf(stderr, "tock: %s\n", msg);
+    return 1;
+}
+
+struct core {
+    struct tock_config cfg;
+    struct store *store;
+    const struct store_ops *sops;
+    struct svc svc;
+};
+
+static int core_open(struct core *c, bool need_secret)
+{
+    char err[512];
+    if (config_load(&c->cfg, need_secret, err, sizeof err))
+        return die(err);
+    struct store_config sc = {c->cfg.db_pool, c->cfg.db_busy_timeout_ms, c->cfg.db_sync_full};
+    if (store_open(c->cfg.db, &sc, &c->store, &c->sops, err, sizeof err))
+        return die(err);
+    struct svc_config vc = {c->cfg.jwt_secret, c->cfg.jwt_secret_len, c->cfg.jwt_ttl_s,
+                            c->cfg.login_max_failures, c->cfg.login_window_s, "tock/api"};
+    if (svc_init(&c->svc, c->store, c->sops, &vc)) {
+        c->sops->close(c->store);
+        return die("out of memory");
+    }
+    return 0;
+}
+
+static void core_close(struct core *c)
+{
+    svc_free(&c->svc);
+    c->sops->close(c->store);
+}
+
+static int parse_roles(const char *s, unsigned *out)
+{
+    *out = 0;
+    char tmp[256];
+    snprintf(tmp, sizeof tmp, "%s", s);
+    for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
+        if (strcmp(r, "all") == 0)
+            *out |= ROLE_API | ROLE_RELAY;
+        else if (strcmp(r, "api") == 0)
+            *out |= ROLE_API;
+        else if (strcmp(r, "relay") == 0)
+            *out |= ROLE_RELAY;
+        else {
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay)\n", r);
+            return -1;
+        }
+    }
+    return *out ? 0 : -1;
+}
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static int cmd_serve(void)
+{
+    unsigned roles;
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGTERM);
+    /* Block before any thread starts, so only sigwait below sees them. */
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit();
+
+    struct core c;
+    if (core_open(&c, true))
+        return 1;
+    log_setup(1, c.cfg.log_level, c.cfg.roles);
+    if (parse_roles(c.cfg.roles, &roles)) {
+        core_close(&c);
+        return 1;
+    }
+    if (c.cfg.jwt_secret_generated)
+        log_msg(LOG_INFO, "generated a JWT secret in %s/jwt.secret (set TOCK_JWT_SECRET or "
+                          "TOCK_JWT_SECRET_FILE to manage it yourself)",
+                c.cfg.data_dir);
+    char err[512];
+    struct bus *bus = NULL;
+    const struct bus_ops *bops = NULL;
+    if (bus_open(c.cfg.bus, &bus, &bops, err, sizeof err)) {
+        core_close(&c);
+        return die(err);
+    }
+    struct relay *relay = NULL;
+    if ((roles & ROLE_RELAY) && relay_start(&c.svc, bus, bops, &relay) == 0) {
+        c.svc.outbox_kick = relay_kick;
+        c.svc.kick_arg = relay;
+    }
+    bops->start(bus);
+
+    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION};
+    atomic_init(&app.shutting_down, false);
+    struct http_server *http = NULL;
+    if (roles & ROLE_API) {
+        struct http_config hc = {
+            .port = c.cfg.listen_port,
+            .threads = c.cfg.threads,
+            .max_body = c.cfg.max_body,
+            .max_header = c.cfg.max_header,
+            .max_url = c.cfg.max_url,
+            .max_connections = c.cfg.max_connections,
+            .per_ip_connections = c.cfg.max_connections_per_ip,
+            .idle_timeout_s = c.cfg.idle_timeout_s,
+            .access_log = c.cfg.access_log,
+        };
+        snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
+        if (http_start(&hc, api_routes, api_nroutes, &app, &http, err, sizeof err)) {
+            relay_stop(relay);
+            bops->stop(bus);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+        int port = http_port(http);
+        log_msg(LOG_INFO, "listening on http://%s:%d (db %s, bus %s, roles %s)",
+                c.cfg.listen_host, port, c.cfg.db, bops->name, c.cfg.roles);
+        fprintf(stderr,
+                "\ntock is running on http://%s:%d\n"
+                "Register a user:\n"
+                "  curl -s -X POST http://%s:%d/api/v1/auth/register -H 'Content-Type: "
+                "application/json' \\\n"
+                "       -d '{\"email\":\"you@example.com\",\"password\":\"choose-a-long-one\"}'\n"
+                "Then send the returned token as 'Authorization: Bearer <token>'.\n\n",
+                c.cfg.listen_host, port, c.cfg.listen_host, port);
+    }
+
+    int sig = 0;
+    sigwait(&sigs, &sig);
+    log_msg(LOG_INFO, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&app.shutting_down, true);
+    if (http) {
+        http_quiesce(http);
+        http_stop(http); /* waits for in-flight handlers */
+    }
+    c.svc.outbox_kick = NULL;
+    relay_stop(relay);
+    bops->stop(bus);
+    bops->close(bus);
+    core_close(&c);
+    log_msg(LOG_INFO, "stopped");
+    return 0;
+}
+
+static int read_password(char *out, size_t cap)
+{
+    if (!fgets(out, (int)cap, stdin))
+        return -1;
+    size_t n = strlen(out);
+    while (n && (out[n - 1] == '\n' || out[n - 1] == '\r'))
+        out[--n] = 0;
+    return 0;
+}
+
+static int cmd_user_add(int argc, char **argv)
+{
+    if (argc != 1) {
+        usage(stderr);
+        return 2;
+    }
+    struct core c;
+    if (core_open(&c, true))
+        return 1;
+    log_setup(2, LOG_WARN, "cli");
+    char password[1100];
+    if (isatty(0))
+        fprintf(stderr, "password: ");
+    if (read_password(password, sizeof password)) {
+        core_close(&c);
+        return die("no password on stdin");
+    }
+    struct register_input in = {argv[0], password, getenv("TOCK_DISPLAY_NAME"),
+                                getenv("TOCK_TIMEZONE")};
+    struct user u;
+    char *token = NULL;
+    int64_t exp;
+    struct tock_error e = {0};
+    int rc = svc_register(&c.svc, &in, &u, &token, &exp, &e);
+    sodium_memzero(password, sizeof password);
+    core_close(&c);
+    if (rc) {
+        fprintf(stderr, "tock: %s%s%s\n", e.message[0] ? e.message : tock_strerror(rc),
+                e.field[0] ? " — " : "", e.field);
+        return 1;
+    }
+    free(token);
+    printf("created user %lld <%s>\n", (long long)u.id, u.email);
+    return 0;
+}
+
+static int cmd_token_create(int argc, char **argv)
+{
+    const char *email = getenv("TOCK_USER");
+    if (argc != 1 || !email) {
+        usage(stderr);
+        return 2;
+    }
+    struct core c;
+    if (core_open(&c, true))
+        return 1;
+    log_setup(2, LOG_WARN, "cli");
+    struct user u;
+    int rc = svc_user_by_email(&c.svc, email, &u);
+    if (rc) {
+        core_close(&c);
+        fprintf(stderr, "tock: no user with e-mail %s\n", email);
+        return 1;
+    }
+    struct svc_ctx ctx = {.user_id = u.id};
+    struct api_token t;
+    char *secret = NULL;
+    struct tock_error e = {0};
+    rc = svc_token_create(&c.svc, &ctx, argv[0], &t, &secret, &e);
+    core_close(&c);
+    if (rc) {
+        fprintf(stderr, "tock: %s\n", e.message[0] ? e.message : tock_strerror(rc));
+        return 1;
+    }
+    printf("%s\n", secret);
+    free(secret);
+    return 0;
+}
+
+static int cmd_events(void)
+{
+    struct core c;
+    if (core_open(&c, false))
+        return 1;
+    log_setup(2, LOG_WARN, "cli");
+    long long after = 0, limit = 1000000;
+    if (getenv("TOCK_AFTER"))
+        after = strtoll(getenv("TOCK_AFTER"), NULL, 10);
+    if (getenv("TOCK_LIMIT"))
+        limit = strtoll(getenv("TOCK_LIMIT"), NULL, 10);
+    struct store_conn *conn;
+    int rc = c.sops->acquire(c.store, &conn);
+    while (!rc && limit > 0) {
+        struct outbox_row *rows = NULL;
+        size_t n = 0;
+        rc = c.sops->outbox_fetch(conn, after, limit < 500 ? (int)limit : 500, false, &rows, &n);
+        if (rc || n == 0) {
+            outbox_rows_free(rows, n);
+            break;
+        }
+        for (size_t i = 0; i < n; i++) {
+            printf("{\"seq\":%lld,\"topic\":\"%s\",\"key\":\"%s\",\"published\":%s,\"event\":%s}\n",
+                   (long long)rows[i].seq, rows[i].topic, rows[i].key,
+                   rows[i].published_at ? "true" : "false", rows[i].event_json);
+            after = rows[i].seq;
+        }
+        limit -= (long long)n;
+        outbox_rows_free(rows, n);
+    }
+    if (conn)
+        c.sops->release(conn);
+    core_close(&c);
+    return rc ? die(tock_strerror(rc)) : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (sodium_init() < 0)
+        return die("libsodium failed to initialise");
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "version") || !strcmp(cmd, "--version")) {
+        printf("tock %s\n", TOCK_VERSION);
+        return 0;
+    }
+    int first = 2;
+    if (!strcmp(cmd, "user") || !strcmp(cmd, "token"))
+        first = 3;
+    if (argc < first) {
+        usage(stderr);
+        return 2;
+    }
+    char err[256];
+    int n = config_apply_flags(argc, argv, first, err, sizeof err);
+    if (n < 0)
+        return die(err);
+    int nargs = n - first;
+    char **args = argv + first;
+    if (!strcmp(cmd, "serve") && nargs == 0)
+        return cmd_serve();
+    if (!strcmp(cmd, "migrate") && nargs == 0) {
+        struct core c;
+        if (core_open(&c, false))
+            return 1;
+        core_close(&c);
+        printf("migrations applied\n");
+        return 0;
+    }
+    if (!strcmp(cmd, "events") && nargs == 0)
+        return cmd_events();
+    if (!strcmp(cmd, "user") && argc > 2 && !strcmp(argv[2], "add"))
+        return cmd_user_add(nargs, args);
+    if (!strcmp(cmd, "token") && argc > 2 && !strcmp(argv[2], "create"))
+        return cmd_token_create(nargs, args);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,16 @@
+/*
+ * clock.h — the one clock. Everything that asks "what time is it" asks here, so
+ * tests can pin time (clock_set_fixed) without sleeping.
+ */
+#ifndef TOCK_OBS_CLOCK_H
+#define TOCK_OBS_CLOCK_H
+
+#include <stdint.h>
+
+int64_t clock_now_ms(void);
+/* Monotonic nanoseconds, for durations. */
+int64_t clock_mono_ns(void);
+/* Pins clock_now_ms to ms (0 restores the real clock). For tests. */
+void clock_set_fixed(int64_t ms);
+
+#endif

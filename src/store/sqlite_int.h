@@ -1,0 +1,58 @@
+/*
+ * sqlite_int.h — internals shared by the SQLite backend's files: the connection
+ * struct, the per-connection prepared-statement cache and binding helpers.
+ * Not for use outside src/store/sqlite_*.c.
+ */
+#ifndef TOCK_STORE_SQLITE_INT_H
+#define TOCK_STORE_SQLITE_INT_H
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+#define SQ_CACHE 64
+
+struct sq_cached {
+    char *sql; /* owned copy: the cache key */
+    sqlite3_stmt *stmt;
+};
+
+struct sq_conn {
+    struct store_conn base; /* must be first */
+    sqlite3 *db;
+    struct sq_cached cache[SQ_CACHE];
+    unsigned next_evict;
+    bool in_use, in_tx;
+};
+
+/* A prepared statement for sql from the connection's cache (reset, unbound). */
+sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql);
+/* Maps a SQLite result code to a TOCK_E* code, logging unexpected ones. */
+int sq_err(struct sq_conn *c, int rc, const char *what);
+/* Runs a statement that returns no rows; 0 or TOCK_E*. */
+int sq_exec_stmt(struct sq_conn *c, sqlite3_stmt *st, const char *what);
+
+void sq_bind_text(sqlite3_stmt *st, int i, const char *s);     /* NULL binds NULL */
+void sq_bind_i64_or_null(sqlite3_stmt *st, int i, int64_t v, bool present);
+const char *sq_col_text(sqlite3_stmt *st, int i); /* "" for NULL */
+
+int sq_task_insert(struct store_conn *c, struct task *t);
+int sq_task_get(struct store_conn *c, int64_t user_id, int64_t id, bool for_update,
+                struct task *out);
+int sq_task_update(struct store_conn *c, const struct task *t);
+int sq_task_list(struct store_conn *c, int64_t user_id, const struct task_filter *f,
+                 struct task **out, size_t *n, double **ranks);
+int sq_tag_list(struct store_conn *c, int64_t user_id, const char *prefix, int limit,
+                struct tag **out, size_t *n);
+int sq_tag_get(struct store_conn *c, int64_t user_id, int64_t id, struct tag *out);
+int sq_tag_by_name(struct store_conn *c, int64_t user_id, const char *name, struct tag *out);
+int sq_tag_insert(struct store_conn *c, struct tag *t);
+int sq_tag_update(struct store_conn *c, const struct tag *t);
+int sq_tag_merge(struct store_conn *c, int64_t user_id, int64_t from, int64_t into);
+int sq_tag_delete(struct store_conn *c, int64_t user_id, int64_t id);
+int sq_tag_task_ids(struct store_conn *c, int64_t user_id, int64_t tag_id, int64_t **ids,
+                    size_t *n);
+/* Rewrites the search-index row of a task from its stored columns. */
+int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
+
+#endif

@@ -1,0 +1,114 @@
+/*
+ * store.h — the storage interface. A backend (store_sqlite.c; store_pg.c next) is
+ * a `const struct store_ops` table chosen by URL scheme at start-up
+ * (store_open). Callers borrow a connection per unit of work (store_acquire),
+ * run one transaction on it, and give it back (store_release); nothing holds a
+ * connection across requests.
+ *
+ * Contract for every op: returns 0 or a negative TOCK_E*; TOCK_ENOTFOUND when the
+ * row does not exist *for that user* (ownership is part of every query);
+ * TOCK_ECONFLICT on a unique violation; TOCK_ESTORE/TOCK_EBUSY on backend
+ * failure (the caller rolls back). Out-params are written only on success; arrays
+ * handed out are owned by the caller (free with the matching *_free).
+ * Services never see SQL; the store never sees HTTP or JSON from the wire.
+ */
+#ifndef TOCK_STORE_STORE_H
+#define TOCK_STORE_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/filter.h"
+#include "core/model.h"
+#include "core/task.h"
+
+struct store;
+struct store_ops;
+
+/* Every backend's connection starts with this header. */
+struct store_conn {
+    const struct store_ops *ops;
+    struct store *store;
+};
+
+struct store_config {
+    int pool_size;       /* connections in the pool */
+    int busy_timeout_ms; /* SQLite: wait this long for the write lock */
+    bool sync_full;      /* SQLite: synchronous=FULL (durable) vs NORMAL */
+};
+
+struct store_ops {
+    const char *name;
+    /* Opens the backend for url (scheme already matched); migrates the schema. */
+    int (*open)(const char *url, const struct store_config *cfg, struct store **out, char *err,
+                size_t errlen);
+    void (*close)(struct store *s);
+    /* Blocks until a connection is free. */
+    int (*acquire)(struct store *s, struct store_conn **out);
+    void (*release)(struct store_conn *c);
+    /* Health: a trivial query and the schema version applied. */
+    int (*ping)(struct store_conn *c, int *migrations_applied);
+
+    int (*begin)(struct store_conn *c, bool write);
+    int (*commit)(struct store_conn *c);
+    void (*rollback)(struct store_conn *c);
+
+    int (*user_insert)(struct store_conn *c, struct user *u); /* sets u->id */
+    int (*user_by_email)(struct store_conn *c, const char *email, struct user *out);
+    int (*user_by_id)(struct store_conn *c, int64_t id, struct user *out);
+    int (*user_update)(struct store_conn *c, const struct user *u);
+
+    int (*token_insert)(struct store_conn *c, struct api_token *t, const char *hash);
+    int (*token_list)(struct store_conn *c, int64_t user_id, struct api_token **out, size_t *n);
+    int (*token_delete)(struct store_conn *c, int64_t user_id, int64_t id);
+    /* Finds a token by hash; updates last_used_at when older than a minute. */
+    int (*token_lookup)(struct store_conn *c, const char *hash, int64_t now, int64_t *user_id);
+
+    /* Inserts t (tags, search index included); sets t->id and t->series_id if 0. */
+    int (*task_insert)(struct store_conn *c, struct task *t);
+    /* A live (not deleted) task of the user; out is overwritten. */
+    int (*task_get)(struct store_conn *c, int64_t user_id, int64_t id, bool for_update,
+                    struct task *out);
+    /* Writes every column of t (tags and search index included). */
+    int (*task_update)(struct store_conn *c, const struct task *t);
+    /*
+     * Runs the list query; returns up to f->limit + 1 rows (the extra one tells the
+     * caller there is a next page) and, if ranks is non-NULL, their ranks.
+     */
+    int (*task_list)(struct store_conn *c, int64_t user_id, const struct task_filter *f,
+                     struct task **out, size_t *n, double **ranks);
+
+    int (*tag_list)(struct store_conn *c, int64_t user_id, const char *prefix, int limit,
+                    struct tag **out, size_t *n);
+    int (*tag_get)(struct store_conn *c, int64_t user_id, int64_t id, struct tag *out);
+    int (*tag_by_name)(struct store_conn *c, int64_t user_id, const char *name, struct tag *out);
+    int (*tag_insert)(struct store_conn *c, struct tag *t); /* sets id */
+    int (*tag_update)(struct store_conn *c, const struct tag *t);
+    /* Moves every use of tag `from` onto tag `into`, then deletes `from`. */
+    int (*tag_merge)(struct store_conn *c, int64_t user_id, int64_t from, int64_t into);
+    int (*tag_delete)(struct store_conn *c, int64_t user_id, int64_t id);
+    /* Ids of the live tasks carrying the tag. */
+    int (*tag_task_ids)(struct store_conn *c, int64_t user_id, int64_t tag_id, int64_t **ids,
+                        size_t *n);
+
+    int (*outbox_append)(struct store_conn *c, struct outbox_row *r); /* sets r->seq */
+    /* Rows with seq > after, in seq order; only unpublished ones if asked. */
+    int (*outbox_fetch)(struct store_conn *c, int64_t after, int limit, bool unpublished_only,
+                        struct outbox_row **out, size_t *n);
+    int (*outbox_mark_published)(struct store_conn *c, const int64_t *seqs, size_t n,
+                                 int64_t now);
+    /* Unpublished count and the created_at of the oldest (0 if none). */
+    int (*outbox_stats)(struct store_conn *c, int64_t *depth, int64_t *oldest);
+    /* The task-events of one task of the user, oldest first. */
+    int (*task_history)(struct store_conn *c, int64_t user_id, int64_t task_id,
+                        struct outbox_row **out, size_t *n);
+};
+
+/* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */
+int store_open(const char *url, const struct store_config *cfg, struct store **out,
+               const struct store_ops **ops, char *err, size_t errlen);
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif
