@@ -1180,13 +1180,22 @@ ID_ALIASES = [
 @pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
 @pytest.mark.parametrize("alias", [a for _, a in ID_ALIASES], ids=[n for n, _ in ID_ALIASES])
 def test_id_aliases(world, server, method, alias):
-    before = snapshot(world)
-    body = {"title": "changed via alias"} if method == "PATCH" else None
-    r = send_exact(world.alice, method, f"{TASKS}/{alias.replace('{id}', world.t3['id'])}",
-                   json_body=body)
-    check(r, 404, "not_found")
-    assert_unchanged(before, snapshot(world))
-    healthy(server)
+    # A throwaway task of alice's, so that a server that does resolve the
+    # alias (and deletes or changes it) cannot spoil the other cases.
+    r = world.alice.post(TASKS, {"title": "alias victim"})
+    assert r.status_code == 201, r.text
+    victim = r.json()
+    vpath = f"{TASKS}/{victim['id']}"
+    try:
+        before = snapshot(world) + [("victim", world.alice.get(vpath).content)]
+        body = {"title": "changed via alias"} if method == "PATCH" else None
+        r = send_exact(world.alice, method, f"{TASKS}/{alias.replace('{id}', victim['id'])}",
+                       json_body=body)
+        check(r, 404, "not_found")
+        assert_unchanged(before, snapshot(world) + [("victim", world.alice.get(vpath).content)])
+        healthy(server)
+    finally:
+        world.alice.delete(vpath)
 
 
 OTHER_USER_OPS = [

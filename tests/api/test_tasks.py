@@ -364,10 +364,16 @@ def test_due_rfc3339_instant_is_stored_as_local_wall_time(u):
     assert t["due_at"] == "2027-07-04T13:30:00.000Z"
 
 
-def test_due_in_dst_gap_moves_forward(u):
+def test_due_in_dst_gap_moves_due_at_forward(u):
     # 2027-03-14 02:30 does not exist in New York (clocks jump 02:00 -> 03:00 EDT).
     t = create(u, due="2027-03-14T02:30", timezone="America/New_York")
     assert t["due_at"] == "2027-03-14T07:30:00.000Z"
+
+
+def test_due_in_dst_gap_local_due_moves_forward(u):
+    # "A local time that falls in a DST gap moves forward by the gap": the local due
+    # shown must be the wall time that exists (03:30 EDT), consistent with due_at.
+    t = create(u, due="2027-03-14T02:30", timezone="America/New_York")
     assert t["due"] == "2027-03-14T03:30"
 
 
@@ -442,7 +448,9 @@ def check_event(ev, task_id, user_id):
     assert CE_TIME_RE.match(ev["time"]), ev["time"]
     assert ev["subject"] == task_id
     assert str(ev["userid"]) == user_id
+    assert ev["datacontenttype"] == "application/json"
     assert isinstance(ev.get("data"), dict), ev
+    assert ev["data"]["task"]["id"] == task_id  # the snapshot after the change
 
 
 def test_history_is_cloudevents_oldest_first(u):
@@ -458,6 +466,10 @@ def test_history_is_cloudevents_oldest_first(u):
     assert len({e["id"] for e in items}) == len(items)
     times = [e["time"] for e in items]
     assert times == sorted(times)
+    assert [e["data"]["task"]["version"] for e in items] == [1, 2, 3]
+    assert items[0]["data"]["task"]["title"] == "with history"
+    assert items[1]["data"]["task"]["title"] == "with history 2"
+    assert items[2]["data"]["task"]["status"] == "done"
     # More changes append at the end.
     assert u.post(f"/api/v1/tasks/{t['id']}/reopen").status_code == 200
     patch(u, t["id"], {"tags": ["h"]})
