@@ -52,6 +52,10 @@ static bool color_arg(json_t *b, const char **out, struct http_resp *resp)
     int r = api_str(b, "color", true, out, resp);
     if (r < 0)
         return false;
+    if (r == 1 && !**out) {
+        http_error(resp, 400, "invalid_argument", "color must be #rrggbb or null", "color");
+        return false;
+    }
     if (r == 2)
         *out = "";
     else if (r == 0)

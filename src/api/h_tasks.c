@@ -139,7 +139,10 @@ static void send_task(struct http_resp *resp, int status, const struct task *t)
     char etag[32];
     snprintf(etag, sizeof etag, "\"%lld\"", (long long)t->version);
     http_set_header(resp, "ETag", etag);
-    api_json(resp, status, task_to_json(t, clock_now_ms()));
+    resp->status = status;
+    buf_reset(&resp->body);
+    if (task_write_json(&resp->body, t, clock_now_ms()))
+        api_fail(resp, TOCK_ENOMEM, NULL);
 }
 
 void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
@@ -302,15 +305,27 @@ void api_h_tasks_list(struct http_req *req, struct http_resp *resp, void *a)
         api_fail(resp, rc, NULL);
         return;
     }
-    json_t *items = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(items, task_to_json(&v[i], now));
+    /* Written directly: the list is the API's hottest and largest response. */
+    struct buf *b = &resp->body;
+    buf_reset(b);
+    int wrc = buf_puts(b, "{\"items\":[");
+    for (size_t i = 0; !wrc && i < n; i++) {
+        if (i)
+            buf_append(b, ",", 1);
+        wrc = task_write_json(b, &v[i], now);
+    }
     svc_tasks_free(v, n);
-    json_t *o = json_object();
-    json_object_set_new(o, "items", items);
-    json_object_set_new(o, "next_cursor", next ? json_string(next) : json_null());
+    if (!wrc)
+        wrc = buf_puts(b, "],\"next_cursor\":");
+    if (!wrc)
+        wrc = next ? buf_json_str(b, next) : buf_puts(b, "null");
+    if (!wrc)
+        wrc = buf_puts(b, "}");
     free(next);
-    api_json(resp, 200, o);
+    if (wrc)
+        api_fail(resp, TOCK_ENOMEM, NULL);
+    else
+        resp->status = 200;
 }
 
 void api_h_task_history(struct http_req *req, struct http_resp *resp, void *a)

@@ -4,6 +4,7 @@
  * checks JSON types, the store only persists.
  */
 #include "core/task.h"
+#include "core/buf.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -333,6 +334,15 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
         struct local_dt lt;
         if (time_parse_local(t->due_local, &lt) || due_moment(&lt, t->timezone, &t->due_at))
             return tock_fail(e, TOCK_EINVAL, "due", "due cannot be placed in the time zone");
+        if (lt.has_time) {
+            /* A wall time in a DST gap does not exist: keep the moved one (02:30 -> 03:30). */
+            struct local_dt real;
+            if (tz_utc_to_local(t->timezone, t->due_at, &real) == 0 &&
+                (real.hour != lt.hour || real.minute != lt.minute || real.day != lt.day)) {
+                real.has_time = true;
+                time_fmt_local(&real, t->due_local);
+            }
+        }
     }
     if (in->set & TI_RECUR) {
         if (in->rrule && rrule_validate(in->rrule))
@@ -355,12 +365,25 @@ bool task_overdue(const struct task *t, int64_t now_ms)
 
 void id_str(int64_t id, char out[24])
 {
-    snprintf(out, 24, "%" PRId64, id);
+    char tmp[24];
+    int n = 0;
+    uint64_t v = id < 0 ? (uint64_t)(-(id + 1)) + 1 : (uint64_t)id;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    int o = 0;
+    if (id < 0)
+        out[o++] = '-';
+    while (n)
+        out[o++] = tmp[--n];
+    out[o] = 0;
 }
 
 int64_t id_parse(const char *s)
 {
-    if (!s || !*s || strlen(s) > 18)
+    /* Canonical form only: "007" is not the id 7 (ids are opaque strings). */
+    if (!s || !*s || strlen(s) > 18 || s[0] == '0')
         return 0;
     int64_t v = 0;
     for (const char *p = s; *p; p++) {
@@ -424,6 +447,78 @@ json_t *task_to_json(const struct task *t, int64_t now_ms)
     json_object_set_new(o, "completed_at", time_or_null(t->completed_at, t->completed_at != 0));
     json_object_set_new(o, "version", json_integer(t->version));
     return o;
+}
+
+static void put_time(struct buf *b, const char *key, int64_t ms, bool present)
+{
+    buf_puts(b, key);
+    if (!present) {
+        buf_puts(b, "null");
+        return;
+    }
+    char ts[32];
+    time_fmt_rfc3339(ms, ts);
+    buf_append(b, "\"", 1);
+    buf_append(b, ts, 24);
+    buf_append(b, "\"", 1);
+}
+
+int task_write_json(struct buf *b, const struct task *t, int64_t now_ms)
+{
+    char id[24];
+    size_t before = b->len;
+    id_str(t->id, id);
+    buf_puts(b, "{\"id\":\"");
+    buf_puts(b, id);
+    buf_puts(b, "\",\"title\":");
+    buf_json_str(b, t->title ? t->title : "");
+    buf_puts(b, ",\"description\":");
+    buf_json_str(b, t->description ? t->description : "");
+    buf_puts(b, ",\"status\":\"");
+    buf_puts(b, task_status_name(t->status));
+    buf_puts(b, "\",\"priority\":\"");
+    buf_puts(b, task_priority_name(t->priority));
+    buf_puts(b, "\",\"tags\":[");
+    for (size_t i = 0; i < t->ntags; i++) {
+        if (i)
+            buf_append(b, ",", 1);
+        buf_json_str(b, t->tags[i]);
+    }
+    buf_puts(b, "],\"due\":");
+    if (t->has_due)
+        buf_json_str(b, t->due_local);
+    else
+        buf_puts(b, "null");
+    buf_puts(b, ",\"timezone\":");
+    buf_json_str(b, t->timezone);
+    put_time(b, ",\"due_at\":", t->due_at, t->has_due);
+    buf_puts(b, task_overdue(t, now_ms) ? ",\"overdue\":true" : ",\"overdue\":false");
+    buf_puts(b, ",\"recurrence\":");
+    if (t->rrule) {
+        buf_puts(b, "{\"rrule\":");
+        buf_json_str(b, t->rrule);
+        buf_puts(b, t->recur_from == RECUR_COMPLETION ? ",\"recur_from\":\"completion\"}"
+                                                      : ",\"recur_from\":\"due\"}");
+    } else {
+        buf_puts(b, "null");
+    }
+    id_str(t->series_id ? t->series_id : t->id, id);
+    buf_puts(b, ",\"series_id\":\"");
+    buf_puts(b, id);
+    buf_puts(b, "\",\"occurrence\":");
+    id_str(t->occurrence ? t->occurrence : 1, id);
+    buf_puts(b, id);
+    put_time(b, ",\"created_at\":", t->created_at, true);
+    put_time(b, ",\"updated_at\":", t->updated_at, true);
+    put_time(b, ",\"completed_at\":", t->completed_at, t->completed_at != 0);
+    buf_puts(b, ",\"version\":");
+    id_str(t->version, id);
+    buf_puts(b, id);
+    /* The last append tells whether any failed (a failed append leaves b as it was). */
+    int rc = buf_puts(b, "}");
+    if (rc)
+        b->len = before;
+    return rc;
 }
 
 static void diff_field(json_t *out, const char *name, json_t *before, json_t *after)

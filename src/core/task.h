@@ -102,6 +102,12 @@ bool task_overdue(const struct task *t, int64_t now_ms);
 /* The API/event JSON of a task; new reference. */
 json_t *task_to_json(const struct task *t, int64_t now_ms);
 /*
+ * Appends the same JSON as task_to_json, written directly (the hot path of every
+ * task response). Returns 0 or TOCK_ENOMEM/TOCK_ELIMIT from the buf.
+ */
+struct buf;
+int task_write_json(struct buf *out, const struct task *t, int64_t now_ms);
+/*
  * {"field":{"before":..,"after":..},...} for the fields that differ; new reference,
  * an empty object when nothing changed.
  */

@@ -54,14 +54,34 @@ void local_from_naive_seconds(int64_t s, struct local_dt *t)
     t->has_time = true;
 }
 
+static void put_digits(char *p, int v, int n)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        p[i] = (char)('0' + v % 10);
+        v /= 10;
+    }
+}
+
 void time_fmt_rfc3339(int64_t ms, char *out)
 {
+    /* Hot path (every task in every response): no snprintf. Years outside 0-9999
+     * cannot be produced by validated input and are clamped. */
     int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
     int frac = (int)(ms - s * 1000);
     struct local_dt t;
     local_from_naive_seconds(s, &t);
-    snprintf(out, 32, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", t.year, t.month, t.day, t.hour,
-             t.minute, t.second, frac);
+    if (t.year < 0)
+        t.year = 0;
+    if (t.year > 9999)
+        t.year = 9999;
+    memcpy(out, "0000-00-00T00:00:00.000Z", 25);
+    put_digits(out, t.year, 4);
+    put_digits(out + 5, t.month, 2);
+    put_digits(out + 8, t.day, 2);
+    put_digits(out + 11, t.hour, 2);
+    put_digits(out + 14, t.minute, 2);
+    put_digits(out + 17, t.second, 2);
+    put_digits(out + 20, frac, 3);
 }
 
 /* Reads exactly n digits; returns -1 if any is not a digit. */
@@ -119,11 +139,13 @@ int time_parse_local(const char *s, struct local_dt *out)
 
 void time_fmt_local(const struct local_dt *t, char *out)
 {
+    char tmp[96];
     if (t->has_time)
-        snprintf(out, 20, "%04d-%02d-%02dT%02d:%02d", t->year, t->month, t->day, t->hour,
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02dT%02d:%02d", t->year, t->month, t->day, t->hour,
                  t->minute);
     else
-        snprintf(out, 20, "%04d-%02d-%02d", t->year, t->month, t->day);
+        snprintf(tmp, sizeof tmp, "%04d-%02d-%02d", t->year, t->month, t->day);
+    snprintf(out, 20, "%.19s", tmp);
 }
 
 int time_parse_rfc3339(const char *s, int64_t *ms)

@@ -18,8 +18,8 @@
     "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.due_local, "  \
     "t.due_has_time, t.timezone, t.completed_at, t.series_id, t.occurrence, t.rrule, "        \
     "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, "                     \
-    "(SELECT group_concat(name, ',') FROM (SELECT g.name FROM task_tags tt JOIN tags g ON "   \
-    "g.id = tt.tag_id WHERE tt.task_id = t.id ORDER BY g.name))"
+    "(SELECT group_concat(g.name, ',') FROM task_tags tt JOIN tags g ON g.id = tt.tag_id "    \
+    "WHERE tt.task_id = t.id)"
 #define TASK_NCOLS 20
 
 static int read_task(sqlite3_stmt *st, struct task *t)
@@ -65,6 +65,13 @@ static int read_task(sqlite3_stmt *st, struct task *t)
             t->ntags++;
             p += len + (c ? 1 : 0);
         }
+        /* group_concat has no defined order: tags are always returned sorted. */
+        for (size_t i = 1; i < t->ntags; i++)
+            for (size_t j = i; j > 0 && strcmp(t->tags[j - 1], t->tags[j]) > 0; j--) {
+                char *tmp = t->tags[j];
+                t->tags[j] = t->tags[j - 1];
+                t->tags[j - 1] = tmp;
+            }
     }
     return 0;
 oom:
@@ -332,12 +339,20 @@ int sq_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
     if (f->q) {
         fts_match(&match, f, user_id);
         buf_puts(&q.sql, "WITH m AS MATERIALIZED (SELECT rowid AS id, -bm25(tasks_fts, 10.0, "
-                         "5.0, 1.0, 0.0) AS rk FROM tasks_fts WHERE tasks_fts MATCH ?) ");
+                         "5.0, 1.0, 0.0) AS rk FROM tasks_fts WHERE tasks_fts MATCH ?)");
         bs(&q, match.data);
     }
-    buf_printf(&q.sql, "SELECT " TASK_COLS ", %s FROM tasks t%s WHERE t.user_id = ? AND "
-                       "t.deleted_at IS NULL",
-               f->q ? "m.rk" : "0.0", f->q ? " JOIN m ON m.id = t.id" : "");
+    /*
+     * The page is chosen first over bare task columns (filters, keyset, ORDER BY,
+     * LIMIT), so the default order can come straight from an index and stop after
+     * limit + 1 rows; tags are then gathered for the rows of the page only.
+     */
+    buf_printf(&q.sql, "%spage AS MATERIALIZED (SELECT t.*, %s AS rk", f->q ? ", " : "WITH ",
+               f->q ? "m.rk" : "0.0");
+    for (size_t i = 0; i < f->nsort; i++)
+        buf_printf(&q.sql, ", %s AS s%zu", sort_expr(&f->sort[i]), i);
+    buf_printf(&q.sql, " FROM tasks t%s WHERE t.user_id = ? AND t.deleted_at IS NULL",
+               f->q ? " JOIN m ON m.id = t.id" : "");
     bi(&q, user_id);
     if (f->status_mask)
         mask_in(&q, "t.status", f->status_mask);
@@ -398,7 +413,11 @@ int sq_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
     buf_puts(&q.sql, " ORDER BY ");
     for (size_t i = 0; i < f->nsort; i++)
         buf_printf(&q.sql, "%s %s, ", sort_expr(&f->sort[i]), f->sort[i].desc ? "DESC" : "ASC");
-    buf_printf(&q.sql, "t.id ASC LIMIT %d", f->limit + 1);
+    buf_printf(&q.sql, "t.id ASC LIMIT %d) SELECT " TASK_COLS ", t.rk FROM page t ORDER BY ",
+               f->limit + 1);
+    for (size_t i = 0; i < f->nsort; i++)
+        buf_printf(&q.sql, "t.s%zu %s, ", i, f->sort[i].desc ? "DESC" : "ASC");
+    buf_puts(&q.sql, "t.id ASC");
 
     int rc = 0;
     sqlite3_stmt *st = q.sql.data && !q.sql.len ? NULL : sq_stmt(c, q.sql.data);

@@ -177,6 +177,17 @@ def test_register_bad_timezone_is_400(server, tz):
     assert r.status_code == 201, r.text
 
 
+def test_register_display_name_too_long_is_400(server):
+    email = new_email("dn")
+    r = post_register(server, {"email": email, "password": "correct horse battery",
+                               "display_name": "d" * 101})
+    assert_error(r, 400, "invalid_argument", "display_name")
+    r = post_register(server, {"email": email, "password": "correct horse battery",
+                               "display_name": "d" * 100})
+    assert r.status_code == 201, r.text
+    assert r.json()["user"]["display_name"] == "d" * 100
+
+
 def test_register_missing_fields_is_400(server):
     assert_error(post_register(server, {"password": "correct horse battery"}), 400,
                  "invalid_argument", "email")
@@ -334,6 +345,19 @@ def test_api_token_of_other_user_is_404(server, alice, bob):
 def test_api_token_unknown_id_is_404(alice):
     assert_error(alice.delete("/api/v1/auth/tokens/999999999"), 404, "not_found")
     assert_error(alice.delete("/api/v1/auth/tokens/not-an-id"), 404, "not_found")
+
+
+def test_api_token_limit_is_100_per_user(server):
+    c = register(server)
+    for i in range(100):
+        r = c.post("/api/v1/auth/tokens", {"name": f"t{i}"})
+        assert r.status_code == 201, (i, r.text)
+    assert_error(c.post("/api/v1/auth/tokens", {"name": "one too many"}), 400, "invalid_argument")
+    items = c.get("/api/v1/auth/tokens").json()["items"]
+    assert len(items) == 100 and "one too many" not in {i["name"] for i in items}
+    # Revoking one makes room again.
+    assert c.delete(f"/api/v1/auth/tokens/{items[0]['id']}").status_code == 204
+    assert c.post("/api/v1/auth/tokens", {"name": "room again"}).status_code == 201
 
 
 @pytest.mark.parametrize("name", ["", "n" * 101])

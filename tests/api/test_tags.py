@@ -192,6 +192,17 @@ def test_rename_onto_existing_merges(user):
     assert_error(user.patch(f"/api/v1/tags/{gone}", {"color": "#000000"}), 404, "not_found")
 
 
+def test_rename_to_own_name_is_not_a_merge(user):
+    t = create_task(user, tags=["same"])
+    tag = by_name(user)["same"]
+    for name in ("same", "SAME"):
+        r = user.patch(f"/api/v1/tags/{tag['id']}", {"name": name})
+        assert r.status_code == 200, r.text
+        assert (r.json()["id"], r.json()["name"], r.json()["task_count"]) == (tag["id"], "same", 1)
+    assert by_name(user)["same"]["id"] == tag["id"]
+    assert get_task(user, t["id"])["tags"] == ["same"]
+
+
 def test_rename_bad_name_is_400(user):
     create_task(user, tags=["keep"])
     tag = by_name(user)["keep"]

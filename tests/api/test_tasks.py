@@ -414,6 +414,18 @@ def test_patch_due_uses_task_timezone(u):
     assert p["due_at"] == "2027-12-24T23:00:00.000Z"
 
 
+@pytest.mark.parametrize("due", ["2027-07-04T13:30:15Z", "2027-02-30", "2027-02-03T24:00",
+                                 "2027-07-04T9:30", "07/04/2027", "2027-07-04T09:30:00",
+                                 "tomorrow", ""])
+def test_bad_due_is_400(u, due):
+    r = u.post("/api/v1/tasks", {"title": "bad due", "due": due})
+    assert_error(r, 400, "invalid_argument", "due")
+    t = create(u, due="2027-07-04")
+    r = u.patch(f"/api/v1/tasks/{t['id']}", {"due": due})
+    assert_error(r, 400, "invalid_argument", "due")
+    assert get(u, t["id"]) == t
+
+
 @pytest.mark.parametrize("tz", ["Mars/Base", "", "../../etc/passwd"])
 def test_bad_task_timezone_is_400(u, tz):
     r = u.post("/api/v1/tasks", {"title": "tz", "due": "2027-07-04", "timezone": tz})
