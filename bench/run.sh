@@ -46,6 +46,12 @@ done
 [ -x "$TOCK_BIN" ] || die "$TOCK_BIN not found or not executable (make build)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tock-bench.XXXXXX")
+# Run a snapshot of the binary, so that a rebuild during the run cannot change it.
+TOCK_SRC=$TOCK_BIN
+mkdir -p "$TMP/bin"
+cp "$TOCK_BIN" "$TMP/bin/tock"
+TOCK_BIN=$TMP/bin/tock
+TOCK_SHA=$(sha256sum "$TOCK_BIN" | cut -d' ' -f1)
 TOCK_PID="" NGINX_PID="" WRK_PID="" PERF_PID="" TOCK_EXIT=""
 
 stop_pid() { # stop_pid PID [seconds]: TERM, wait, then KILL
@@ -92,12 +98,14 @@ done
 
 rm -rf "$RAW"
 mkdir -p "$RAW"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
+FSYNC=$("${SEED[@]}" fsync "$TMP" 2>&1 || echo "fsync probe failed")
 
 # ---------------------------------------------------------------- tock
 TOCK_PORT=$("${SEED[@]}" freeport)
 TOCK=http://127.0.0.1:$TOCK_PORT
 JWT_SECRET=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-log "starting $TOCK_BIN serve on $TOCK (db $TMP/tock.db)"
+log "starting $TOCK_SRC (copy) serve on $TOCK (db $TMP/tock.db)"
 (cd "$TMP" && exec env TOCK_DB="sqlite:$TMP/tock.db" TOCK_LISTEN="127.0.0.1:$TOCK_PORT" \
   TOCK_JWT_SECRET="$JWT_SECRET" TOCK_ACCESS_LOG=0 \
   "$TOCK_BIN" serve >"$TMP/tock.stdout" 2>"$TMP/tock.stderr") &
@@ -109,6 +117,9 @@ tock_died() {
   wait "$TOCK_PID" 2>/dev/null || st=$?
   TOCK_EXIT="exit status $st"
   [ "$st" -gt 128 ] && TOCK_EXIT="$TOCK_EXIT (signal $((st - 128)))"
+  if grep -q 'received SIG' "$TMP/tock.stdout" "$TMP/tock.stderr" 2>/dev/null; then
+    TOCK_EXIT="$TOCK_EXIT after it logged '$(grep -ho 'received SIG[A-Z]*' "$TMP/tock.stdout" "$TMP/tock.stderr" | head -n 1)' — stopped from outside this script, not a crash"
+  fi
   log "tock (pid $TOCK_PID) is gone, $TOCK_EXIT; last lines of its stderr:"
   tail -n 30 "$TMP/tock.stderr" >&2 || true
 }
@@ -343,7 +354,9 @@ MD=$TMP/latest.md
   echo "# tock benchmark — $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo
   echo "- machine: $(nproc) CPUs ($cpu_model), $mem_total RAM, Linux $(uname -r); wrk, tock and nginx share these CPUs"
-  echo "- tock: $TOCK_BIN (commit $commit), SQLite at a fresh temp path, access log off"
+  echo "- load average before the run: $LOAD_BEFORE; after: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")"
+  echo "- tock: $TOCK_SRC (HEAD $commit, binary sha256 ${TOCK_SHA:0:12}), SQLite at a fresh temp path, TOCK_DB_SYNC=${TOCK_DB_SYNC:-full (default: durable commits)}, access log off"
+  echo "- disk under the database: $FSYNC"
   echo "- wrk: -t$THREADS, keep-alive, duration $DURATION per run, warm-up $WARMUP, timeout $WRK_TIMEOUT; ulimit -n $NOFILE"
   echo "- data: 1 user, $TASKS seeded tasks; list = first page (limit 50, $(seed_field list_body_bytes) B body);" \
     "GET one rotates over the seeded ids ($(seed_field get_one_body_bytes) B body);" \

@@ -5,6 +5,7 @@
   seed.py wait URL SECONDS               poll URL until it answers 200 (exit 1 on deadline)
   seed.py seed BASE_URL OUT_DIR [N]      register one user, create N tasks (default 1000);
                                          writes OUT_DIR/token, OUT_DIR/ids, OUT_DIR/seed.json
+  seed.py fsync DIR                      time serial 4 KiB write+fsync in DIR (durable-commit floor)
   seed.py probe BASE_URL TOKEN METHOD PATH [BODY]
                                          one request; prints status, size and the start of the body
 
@@ -218,6 +219,24 @@ def cmd_probe(base, token, method, path, body=None):
     return 0
 
 
+def cmd_fsync(directory, n=200):
+    """Serial 4 KiB write + fsync on the database's file system: the floor of a durable
+    commit (SQLite WAL with synchronous=FULL fsyncs the WAL once per commit)."""
+    path = os.path.join(directory, "fsync-probe.bin")
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        t0 = time.monotonic()
+        for _ in range(n):
+            os.pwrite(fd, b"x" * 4096, 0)
+            os.fsync(fd)
+        dt = time.monotonic() - t0
+    finally:
+        os.close(fd)
+        os.unlink(path)
+    print("%.2f ms per fsync (%.0f serial fsyncs/s)" % (dt / n * 1000, n / dt))
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -230,6 +249,8 @@ def main(argv):
         return cmd_wait(*args)
     if cmd == "seed" and len(args) in (2, 3):
         return cmd_seed(args[0], args[1], int(args[2]) if len(args) == 3 else 1000)
+    if cmd == "fsync" and len(args) == 1:
+        return cmd_fsync(args[0])
     if cmd == "probe" and len(args) in (4, 5):
         return cmd_probe(*args)
     print(__doc__, file=sys.stderr)

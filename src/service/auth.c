@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "obs/clock.h"
+#include "service/authcache.h"
 #include "service/ratelimit.h"
 #include "service/service.h"
 
@@ -29,13 +30,16 @@ int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,
     if (!s->cfg.source)
         s->cfg.source = "tock/api";
     s->login_limit = ratelimit_new(cfg->login_max_failures, cfg->login_window_s);
-    return s->login_limit ? 0 : TOCK_ENOMEM;
+    s->jwt_cache = authcache_new();
+    return s->login_limit && s->jwt_cache ? 0 : TOCK_ENOMEM;
 }
 
 void svc_free(struct svc *s)
 {
     ratelimit_free(s->login_limit);
     s->login_limit = NULL;
+    authcache_free(s->jwt_cache);
+    s->jwt_cache = NULL;
 }
 
 /* local@domain.tld with conservative character sets; lower-cases into out. */
@@ -208,6 +212,9 @@ static void token_hash(const char *token, char out[65])
 
 static int jwt_user(struct svc *s, const char *bearer, int64_t *user_id)
 {
+    int64_t now_s = clock_now_ms() / 1000;
+    if (authcache_get(s->jwt_cache, bearer, now_s, user_id))
+        return 0;
     jwt_t *j = NULL;
     if (jwt_decode(&j, bearer, s->cfg.jwt_secret, (int)s->cfg.jwt_secret_len) != 0 || !j)
         return TOCK_EAUTH;
@@ -216,11 +223,12 @@ static int jwt_user(struct svc *s, const char *bearer, int64_t *user_id)
         goto out;
     errno = 0;
     long exp = jwt_get_grant_int(j, "exp");
-    if (errno || exp <= clock_now_ms() / 1000)
+    if (errno || exp <= now_s)
         goto out;
     const char *sub = jwt_get_grant(j, "sub");
     if (!sub || !(*user_id = id_parse(sub)))
         goto out;
+    authcache_put(s->jwt_cache, bearer, *user_id, exp);
     rc = 0;
 out:
     jwt_free(j);

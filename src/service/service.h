@@ -21,6 +21,7 @@
 #include "store/store.h"
 
 struct ratelimit;
+struct authcache;
 
 struct svc_config {
     const unsigned char *jwt_secret; /* borrowed; >= 32 bytes */
@@ -36,6 +37,7 @@ struct svc {
     const struct store_ops *ops;
     struct svc_config cfg;
     struct ratelimit *login_limit;
+    struct authcache *jwt_cache;
     /* Called after a commit that appended outbox rows (wakes the relay). */
     void (*outbox_kick)(void *arg);
     void *kick_arg;
