@@ -14,6 +14,7 @@
 #   BENCH_SCENARIOS     subset, e.g. "nginx healthz get_one" (default: all, in the order below)
 #   BENCH_WRK_TIMEOUT   wrk per-request timeout (default 2s; slower answers count as timeouts)
 #   BENCH_PROFILE=1     also profile a short GET-one run (perf, else valgrind callgrind)
+#   BENCH_PROFILE_SCENARIO  scenario to profile instead of get_one (e.g. list, create)
 #   BENCH_PROFILE_SECONDS  length of that run (default 5)
 #   BENCH_KEEP_TMP=1    keep the temp directory (database, logs, nginx prefix)
 #   TOCK_BIN            binary to benchmark (default build/tock)
@@ -31,6 +32,7 @@ SCENARIOS=${BENCH_SCENARIOS:-"nginx healthz list get_one search patch create"}
 WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-2s}
 PROFILE=${BENCH_PROFILE:-0}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-5}
+PROFILE_SCENARIO=${BENCH_PROFILE_SCENARIO:-get_one}
 RESULTS=$HERE/results
 RAW=$RESULTS/raw
 PY=/usr/bin/python3
@@ -274,21 +276,21 @@ done
 PROFILE_OUT=""
 if [ "$PROFILE" = 1 ] && [ "$TOCK_DEAD" = 0 ]; then
   PROFILE_OUT=$RAW/profile.txt
-  wrk_args get_one
+  wrk_args "$PROFILE_SCENARIO"
   if command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1 &&
     perf record -e cpu-clock -o "$TMP/perf-check.data" -- true >/dev/null 2>&1; then
-    log "profiling GET one with perf for ${PROFILE_SECONDS}s (pid $TOCK_PID)"
+    log "profiling $PROFILE_SCENARIO with perf for ${PROFILE_SECONDS}s (pid $TOCK_PID)"
     # cpu-clock (a software event) works in VMs without hardware counters, too.
     perf record -e cpu-clock -F 999 -g -p "$TOCK_PID" -o "$TMP/perf.data" -- sleep "$((PROFILE_SECONDS + 1))" \
       >"$TMP/perf.log" 2>&1 &
     PERF_PID=$!
     sleep 0.5
-    run_wrk "$RAW/profile_get_one_wrk.txt" "$THREADS" 50 "${PROFILE_SECONDS}s" "${ARGS[@]}" || true
+    run_wrk "$RAW/profile_wrk.txt" "$THREADS" 50 "${PROFILE_SECONDS}s" "${ARGS[@]}" || true
     wait "$PERF_PID" || true
     PERF_PID=""
     {
-      echo "perf record -e cpu-clock -F 999 -g -p <tock> during ${PROFILE_SECONDS}s of GET one at 50 connections"
-      echo "(while wrk ran: $(awk '/^Requests\/sec/ {print $2}' "$RAW/profile_get_one_wrk.txt") req/s)"
+      echo "perf record -e cpu-clock -F 999 -g -p <tock> during ${PROFILE_SECONDS}s of $PROFILE_SCENARIO at 50 connections"
+      echo "(while wrk ran: $(awk '/^Requests\/sec/ {print $2}' "$RAW/profile_wrk.txt") req/s; cpu-clock samples on-CPU time only: waiting, sleeping and fsync do not show)"
       echo
       echo "## by shared object (self time)"
       perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort dso 2>/dev/null |
@@ -299,7 +301,7 @@ if [ "$PROFILE" = 1 ] && [ "$TOCK_DEAD" = 0 ]; then
         grep -v '^#' | grep -v '^$' | sed -e 's/[ -]*$//' | head -n 40
     } >"$PROFILE_OUT" 2>&1 || true
   elif command -v valgrind >/dev/null; then
-    log "perf unavailable; profiling GET one under valgrind --tool=callgrind (slow)"
+    log "perf unavailable; profiling $PROFILE_SCENARIO under valgrind --tool=callgrind (slow)"
     stop_pid "$TOCK_PID" 10
     (cd "$TMP" && exec env TOCK_DB="sqlite:$TMP/tock.db" TOCK_LISTEN="127.0.0.1:$TOCK_PORT" \
       TOCK_JWT_SECRET="$JWT_SECRET" TOCK_ACCESS_LOG=0 \
@@ -307,11 +309,11 @@ if [ "$PROFILE" = 1 ] && [ "$TOCK_DEAD" = 0 ]; then
       "$TOCK_BIN" serve >"$TMP/tock-callgrind.stdout" 2>"$TMP/tock-callgrind.stderr") &
     TOCK_PID=$!
     if "${SEED[@]}" wait "$TOCK/healthz" 120; then
-      run_wrk "$RAW/profile_get_one_wrk.txt" 1 10 "${PROFILE_SECONDS}s" "${ARGS[@]}" || true
+      run_wrk "$RAW/profile_wrk.txt" 1 10 "${PROFILE_SECONDS}s" "${ARGS[@]}" || true
       stop_pid "$TOCK_PID" 60
       TOCK_PID=""
       {
-        echo "valgrind --tool=callgrind, ${PROFILE_SECONDS}s of GET one at 10 connections"
+        echo "valgrind --tool=callgrind, ${PROFILE_SECONDS}s of $PROFILE_SCENARIO at 10 connections"
         callgrind_annotate "$TMP/callgrind.out" 2>/dev/null | head -n 60
       } >"$PROFILE_OUT" 2>&1 || true
     else

@@ -18,7 +18,7 @@
 
 #define EVENT_SCHEMA_VERSION 1
 
-int svc_emit(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx, const char *topic,
+int svc_emit(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
              const char *type, int64_t task_id, json_t *data)
 {
     int64_t now = clock_now_ms();
@@ -31,10 +31,11 @@ int svc_emit(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx, con
     time_fmt_rfc3339(now, ts);
     id_str(ctx->user_id, uid);
     id_str(task_id, tid);
-    if (ctx->traceparent)
-        snprintf(tp, sizeof tp, "%s", ctx->traceparent);
-    else
-        trace_from_header(NULL, tp);
+    if (!ctx->traceparent) {
+        trace_from_header(NULL, ctx->trace_buf);
+        ctx->traceparent = ctx->trace_buf;
+    }
+    snprintf(tp, sizeof tp, "%s", ctx->traceparent);
     json_object_set_new(data, "schema_version", json_integer(EVENT_SCHEMA_VERSION));
     json_t *ev = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:o}", "specversion", "1.0",
                            "id", r.event_id, "source", s->cfg.source, "type", type, "time", ts,
@@ -57,7 +58,7 @@ int svc_emit(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx, con
     return rc;
 }
 
-int svc_emit_task(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx,
+int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
                   const char *type, const char *sync_change, const struct task *t,
                   json_t *changes)
 {

@@ -47,7 +47,8 @@ struct svc {
 struct svc_ctx {
     int64_t user_id;
     char timezone[TZ_NAME_MAX]; /* the caller's zone */
-    const char *traceparent;    /* may be NULL */
+    const char *traceparent;    /* NULL: a new trace is started on first use */
+    char trace_buf[56];         /* holds that trace, so one unit of work shares it */
 };
 
 int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,
@@ -119,10 +120,10 @@ int svc_outbox_stats(struct svc *s, int64_t *depth, int64_t *oldest_age_ms);
  * Appends one CloudEvent to the outbox inside the caller's transaction. `data` is
  * stolen (decref'd). type is e.g. "task.created"; topic "task-events".
  */
-int svc_emit(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx, const char *topic,
+int svc_emit(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
              const char *type, int64_t task_id, json_t *data);
 /* The task-events event for a change of t plus its task.sync. */
-int svc_emit_task(struct svc *s, struct store_conn *c, const struct svc_ctx *ctx,
+int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
                   const char *type, const char *sync_change, const struct task *t,
                   json_t *changes);
 

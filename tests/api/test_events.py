@@ -19,7 +19,6 @@ Two parts:
 import copy
 import datetime
 import json
-import os
 import pathlib
 import re
 import subprocess
@@ -560,6 +559,7 @@ def test_mutations_write_the_documented_events(fresh_server):
     evs = expect(rows, b, u1["id"], ["task.updated"], "updated")
     assert evs["task.updated"]["data"]["changes"] == {
         "status": {"before": "todo", "after": "in_progress"}}
+    assert evs["task.updated"]["data"]["task"] == u1b
     traces_without_header.append(trace_id(rows[0]["event"]))
 
     # 11. a PATCH that completes and changes another field: updated + completed
