@@ -15,6 +15,7 @@
 #   BENCH_WRK_TIMEOUT   wrk per-request timeout (default 2s; slower answers count as timeouts)
 #   BENCH_PROFILE=1     also profile a short GET-one run (perf, else valgrind callgrind)
 #   BENCH_PROFILE_SCENARIO  scenario to profile instead of get_one (e.g. list, create)
+#   BENCH_PROFILER      auto (perf if it works, else callgrind), perf or callgrind
 #   BENCH_PROFILE_SECONDS  length of that run (default 5)
 #   BENCH_KEEP_TMP=1    keep the temp directory (database, logs, nginx prefix)
 #   TOCK_BIN            binary to benchmark (default build/tock)
@@ -33,10 +34,11 @@ WRK_TIMEOUT=${BENCH_WRK_TIMEOUT:-2s}
 PROFILE=${BENCH_PROFILE:-0}
 PROFILE_SECONDS=${BENCH_PROFILE_SECONDS:-5}
 PROFILE_SCENARIO=${BENCH_PROFILE_SCENARIO:-get_one}
+PROFILER=${BENCH_PROFILER:-auto}
 RESULTS=$HERE/results
 RAW=$RESULTS/raw
 PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
+[ -x "$PY" ] || PY=$(command -v python3 || true)
 SEED=("$PY" "$HERE/seed.py")
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -45,6 +47,7 @@ die() { log "ERROR: $*"; exit 1; }
 for tool in wrk /usr/sbin/nginx; do
   command -v "$tool" >/dev/null || die "$tool not found (scripts/deps.sh bench installs wrk and nginx-light)"
 done
+[ -n "$PY" ] || die "python3 not found (Debian: apt-get install python3); bench/seed.py needs it"
 [ -x "$TOCK_BIN" ] || die "$TOCK_BIN not found or not executable (make build)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tock-bench.XXXXXX")
@@ -277,7 +280,7 @@ PROFILE_OUT=""
 if [ "$PROFILE" = 1 ] && [ "$TOCK_DEAD" = 0 ]; then
   PROFILE_OUT=$RAW/profile.txt
   wrk_args "$PROFILE_SCENARIO"
-  if command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1 &&
+  if [ "$PROFILER" != callgrind ] && command -v perf >/dev/null && perf stat -e instructions true >/dev/null 2>&1 &&
     perf record -e cpu-clock -o "$TMP/perf-check.data" -- true >/dev/null 2>&1; then
     log "profiling $PROFILE_SCENARIO with perf for ${PROFILE_SECONDS}s (pid $TOCK_PID)"
     # cpu-clock (a software event) works in VMs without hardware counters, too.
@@ -300,7 +303,7 @@ if [ "$PROFILE" = 1 ] && [ "$TOCK_DEAD" = 0 ]; then
       perf report -i "$TMP/perf.data" --stdio --no-children -g none --sort symbol,dso 2>/dev/null |
         grep -v '^#' | grep -v '^$' | sed -e 's/[ -]*$//' | head -n 40
     } >"$PROFILE_OUT" 2>&1 || true
-  elif command -v valgrind >/dev/null; then
+  elif [ "$PROFILER" != perf ] && command -v valgrind >/dev/null; then
     log "perf unavailable; profiling $PROFILE_SCENARIO under valgrind --tool=callgrind (slow)"
     stop_pid "$TOCK_PID" 10
     (cd "$TMP" && exec env TOCK_DB="sqlite:$TMP/tock.db" TOCK_LISTEN="127.0.0.1:$TOCK_PORT" \

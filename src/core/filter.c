@@ -88,7 +88,12 @@ static int bound_param(const char *v, const char *tz, bool upper, int64_t *out)
         }
         return tz_local_to_utc(tz, &lt, out) ? TOCK_EINVAL : 0;
     }
-    return time_parse_rfc3339(v, out) ? TOCK_EINVAL : 0;
+    if (time_parse_rfc3339(v, out))
+        return TOCK_EINVAL;
+    /* The same year range as local values, so every bound means the same thing. */
+    struct local_dt u;
+    local_from_naive_seconds(*out / 1000, &u);
+    return u.year > TZ_YEAR_MIN && u.year < TZ_YEAR_MAX ? 0 : TOCK_EINVAL;
 }
 
 static int is_word_byte(unsigned char c)

@@ -322,8 +322,8 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
             if (strlen(in->due) > 40 || due_parse(in->due, t->timezone, &lt))
                 return tock_fail(e, TOCK_EINVAL, "due",
                                  "due must be YYYY-MM-DD, YYYY-MM-DDTHH:MM or RFC 3339");
-            if (lt.year < 1900 || lt.year > 9999)
-                return tock_fail(e, TOCK_EINVAL, "due", "due year must be 1900-9999");
+            if (lt.year < TZ_YEAR_MIN + 1 || lt.year > TZ_YEAR_MAX - 1)
+                return tock_fail(e, TOCK_EINVAL, "due", "due year must be 1901-2499");
             t->has_due = true;
             t->due_has_time = lt.has_time;
             time_fmt_local(&lt, t->due_local);

@@ -54,6 +54,8 @@ static int64_t offset_at(icaltimezone *z, int64_t utc_s)
 
 int tz_local_to_utc(const char *zone, const struct local_dt *t, int64_t *ms)
 {
+    if (t->year < TZ_YEAR_MIN || t->year > TZ_YEAR_MAX)
+        return TOCK_EINVAL;
     pthread_mutex_lock(&lock);
     icaltimezone *z = zone_get(zone);
     if (!z) {
@@ -81,6 +83,10 @@ int tz_local_to_utc(const char *zone, const struct local_dt *t, int64_t *ms)
 
 int tz_utc_to_local(const char *zone, int64_t ms, struct local_dt *out)
 {
+    /* Range check on the UTC instant (a day of slack either side for offsets). */
+    if (ms < (days_from_civil(TZ_YEAR_MIN, 1, 2) * 86400) * 1000 ||
+        ms >= (days_from_civil(TZ_YEAR_MAX, 12, 31) * 86400) * 1000)
+        return TOCK_EINVAL;
     pthread_mutex_lock(&lock);
     icaltimezone *z = zone_get(zone);
     if (!z) {

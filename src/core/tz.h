@@ -12,6 +12,13 @@
 #include "core/timeutil.h"
 
 #define TZ_NAME_MAX 64
+/*
+ * Years outside this range are refused (TOCK_EINVAL). libical caches a zone's
+ * transitions only up to 2582; past that every conversion recomputes them
+ * (~80 ms under the zone lock), which a request could use to stall the server.
+ */
+#define TZ_YEAR_MIN 1900
+#define TZ_YEAR_MAX 2500
 
 /* True if name is a known IANA zone ("UTC" included). */
 bool tz_valid(const char *name);

@@ -147,3 +147,27 @@ def test_request_id(lim, server):
     r = requests.get(server.url + "/healthz", headers={"X-Request-Id": long_id}, timeout=10)
     rid = r.headers.get("X-Request-Id")
     assert rid and rid != long_id and len(rid) <= 128
+
+
+@pytest.mark.parametrize("due", ["1901-01-01", "2499-12-31T23:00"])
+def test_due_year_bounds_accepted(lim, server, due):
+    r = lim.post(TASKS, {"title": "edge", "due": due, "timezone": "America/New_York"})
+    created(r)
+
+
+@pytest.mark.parametrize("due", ["1900-06-01", "2500-01-01", "2583-07-04T09:30", "9999-12-31",
+                                 "9999-12-31T10:00:00Z"])
+def test_due_years_outside_the_zone_range_are_refused(lim, server, due):
+    # Years past libical's cached range cost ~80 ms per conversion under a lock:
+    # they are refused up front, and the server stays responsive.
+    before = lim.get(TASKS, params={"limit": 200}).json()
+    r = lim.post(TASKS, {"title": "far", "due": due, "timezone": "America/New_York"})
+    check(r, 400, "invalid_argument", "due")
+    assert lim.get(TASKS, params={"limit": 200}).json() == before
+
+
+@pytest.mark.parametrize("param", ["due_before", "due_after"])
+def test_due_filter_years_outside_the_zone_range_are_refused(lim, server, param):
+    check(lim.get(TASKS, params={param: "9999-01-01"}), 400, "invalid_argument", param)
+    check(lim.get(TASKS, params={param: "9999-01-01T00:00:00Z"}), 400, "invalid_argument",
+          param)
