@@ -23,6 +23,7 @@ struct sq_conn {
     struct sq_cached cache[SQ_CACHE];
     unsigned next_evict;
     bool in_use, in_tx;
+    bool holds_write; /* owns the store's in-process write mutex */
 };
 
 /* A prepared statement for sql from the connection's cache (reset, unbound). */

@@ -24,6 +24,13 @@ struct store {
     int nconns;
     pthread_mutex_t mu;
     pthread_cond_t cv;
+    /*
+     * In-process writers queue here before BEGIN IMMEDIATE. SQLite's own busy
+     * handler waits by sleeping with backoff (up to 100 ms a nap), which under
+     * load turns lock contention into long tails; a mutex hands the lock over at
+     * once. Other processes still meet the busy timeout.
+     */
+    pthread_mutex_t write_mu;
 };
 
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql)
@@ -201,6 +208,7 @@ static void sq_close(struct store *s)
     free(s->path);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
+    pthread_mutex_destroy(&s->write_mu);
     free(s);
 }
 
@@ -219,6 +227,7 @@ static int sq_open(const char *url, const struct store_config *cfg, struct store
         return TOCK_ENOMEM;
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
+    pthread_mutex_init(&s->write_mu, NULL);
     s->cfg = *cfg;
     if (s->cfg.pool_size < 1)
         s->cfg.pool_size = 8;
@@ -261,6 +270,8 @@ static int sq_acquire(struct store *s, struct store_conn **out)
     }
 }
 
+static void end_tx(struct sq_conn *c);
+
 static void sq_release(struct store_conn *base)
 {
     struct sq_conn *c = (struct sq_conn *)base;
@@ -268,7 +279,7 @@ static void sq_release(struct store_conn *base)
     if (c->in_tx) {
         /* A caller forgot to finish: never hand a connection on mid-transaction. */
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        c->in_tx = false;
+        end_tx(c);
     }
     pthread_mutex_lock(&s->mu);
     c->in_use = false;
@@ -293,12 +304,27 @@ static int sq_ping(struct store_conn *base, int *applied)
     return *applied >= want ? 0 : TOCK_ESTORE;
 }
 
+static void end_tx(struct sq_conn *c)
+{
+    if (c->holds_write) {
+        c->holds_write = false;
+        pthread_mutex_unlock(&c->base.store->write_mu);
+    }
+    c->in_tx = false;
+}
+
 static int sq_begin(struct store_conn *base, bool write)
 {
     struct sq_conn *c = (struct sq_conn *)base;
+    if (write) {
+        pthread_mutex_lock(&base->store->write_mu);
+        c->holds_write = true;
+    }
     int rc = sq_exec_stmt(c, sq_stmt(c, write ? "BEGIN IMMEDIATE" : "BEGIN"), "begin");
     if (!rc)
         c->in_tx = true;
+    else
+        end_tx(c);
     return rc;
 }
 
@@ -306,10 +332,9 @@ static int sq_commit(struct store_conn *base)
 {
     struct sq_conn *c = (struct sq_conn *)base;
     int rc = sq_exec_stmt(c, sq_stmt(c, "COMMIT"), "commit");
-    if (rc) {
+    if (rc)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    }
-    c->in_tx = false;
+    end_tx(c);
     return rc;
 }
 
@@ -318,7 +343,7 @@ static void sq_rollback(struct store_conn *base)
     struct sq_conn *c = (struct sq_conn *)base;
     if (c->in_tx)
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    c->in_tx = false;
+    end_tx(c);
 }
 
 /* ---- users ---- */

@@ -972,13 +972,14 @@ static void test_write_json_limit(void **state)
             assert_int_equal(rc, 0);
         buf_free(&b);
     }
+    size_t full_len = full.len;
+    buf_free(&full);
+    task_release(&t);
     if (bad_ok || bad_fail)
         fail_msg("task_write_json under cap_limit: %zu limits returned 0 with a truncated "
                  "object (first cap %zu), %zu returned ELIMIT without restoring the buf "
                  "(first cap %zu); full length %zu",
-                 bad_ok, first_ok, bad_fail, first_fail, full.len);
-    buf_free(&full);
-    task_release(&t);
+                 bad_ok, first_ok, bad_fail, first_fail, full_len);
 }
 
 static void test_id_parse(void **state)

@@ -241,6 +241,40 @@ static void test_round_trip_year(void **state)
     }
 }
 
+/* Years outside TZ_YEAR_MIN..TZ_YEAR_MAX are refused rather than computed slowly. */
+static void test_year_range(void **state)
+{
+    (void)state;
+    int64_t ms = 777;
+    struct local_dt t = {TZ_YEAR_MIN - 1, 12, 31, 12, 0, 0, true};
+    assert_int_equal(tz_local_to_utc("UTC", &t, &ms), TOCK_EINVAL);
+    t.year = TZ_YEAR_MAX + 1;
+    t.month = 1;
+    t.day = 1;
+    assert_int_equal(tz_local_to_utc("America/New_York", &t, &ms), TOCK_EINVAL);
+    t.year = 9999;
+    assert_int_equal(tz_local_to_utc("America/New_York", &t, &ms), TOCK_EINVAL);
+    assert_int_equal(ms, 777);
+    /* The edges themselves convert. */
+    t.year = TZ_YEAR_MAX;
+    t.month = 7;
+    t.day = 4;
+    t.hour = 9;
+    assert_int_equal(tz_local_to_utc("UTC", &t, &ms), 0);
+    assert_int_equal(ms, (days_from_civil(TZ_YEAR_MAX, 7, 4) * 86400 + 9 * 3600) * 1000);
+    expect_l2u("America/New_York", "2500-07-04T09:30", "2500-07-04T13:30:00.000Z");
+    expect_l2u("America/New_York", "1901-07-04T09:30", "1901-07-04T14:30:00.000Z");
+    t.year = TZ_YEAR_MIN;
+    t.month = 6;
+    assert_int_equal(tz_local_to_utc("UTC", &t, &ms), 0);
+    struct local_dt out;
+    assert_int_equal(tz_utc_to_local("UTC", utc("1800-01-01T00:00:00Z"), &out), TOCK_EINVAL);
+    assert_int_equal(tz_utc_to_local("UTC", utc("9999-01-01T00:00:00Z"), &out), TOCK_EINVAL);
+    assert_int_equal(tz_utc_to_local("UTC", utc("2600-01-01T00:00:00Z"), &out), TOCK_EINVAL);
+    expect_u2l("America/New_York", "2500-07-04T13:30:00Z", 2500, 7, 4, 9, 30, 0);
+    expect_u2l("UTC", "1901-01-01T00:00:00Z", 1901, 1, 1, 0, 0, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +285,7 @@ int main(void)
         cmocka_unit_test(test_london_transitions),
         cmocka_unit_test(test_utc_to_local),
         cmocka_unit_test(test_round_trip_year),
+        cmocka_unit_test(test_year_range),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
