@@ -94,6 +94,7 @@ int buf_printf(struct buf *b, const char *fmt, ...)
 
 int buf_json_str(struct buf *b, const char *s)
 {
+    size_t start = b->len;
     int rc = buf_append(b, "\"", 1);
     for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
         char esc[8];
@@ -112,7 +113,14 @@ int buf_json_str(struct buf *b, const char *s)
             }
         }
     }
-    return rc ? rc : buf_append(b, "\"", 1);
+    if (!rc)
+        rc = buf_append(b, "\"", 1);
+    if (rc && b->alloc) {
+        /* All or nothing, like every other append. */
+        b->len = start;
+        b->data[start] = 0;
+    }
+    return rc;
 }
 
 char *buf_detach(struct buf *b, size_t *len)

@@ -449,76 +449,79 @@ json_t *task_to_json(const struct task *t, int64_t now_ms)
     return o;
 }
 
-static void put_time(struct buf *b, const char *key, int64_t ms, bool present)
+static int put_time(struct buf *b, const char *key, int64_t ms, bool present)
 {
-    buf_puts(b, key);
-    if (!present) {
-        buf_puts(b, "null");
-        return;
-    }
+    int rc = buf_puts(b, key);
+    if (!present)
+        return rc | buf_puts(b, "null");
     char ts[32];
     time_fmt_rfc3339(ms, ts);
-    buf_append(b, "\"", 1);
-    buf_append(b, ts, 24);
-    buf_append(b, "\"", 1);
+    rc |= buf_append(b, "\"", 1);
+    rc |= buf_append(b, ts, 24);
+    return rc | buf_append(b, "\"", 1);
 }
 
 int task_write_json(struct buf *b, const struct task *t, int64_t now_ms)
 {
     char id[24];
     size_t before = b->len;
+    int rc = 0;
     id_str(t->id, id);
-    buf_puts(b, "{\"id\":\"");
-    buf_puts(b, id);
-    buf_puts(b, "\",\"title\":");
-    buf_json_str(b, t->title ? t->title : "");
-    buf_puts(b, ",\"description\":");
-    buf_json_str(b, t->description ? t->description : "");
-    buf_puts(b, ",\"status\":\"");
-    buf_puts(b, task_status_name(t->status));
-    buf_puts(b, "\",\"priority\":\"");
-    buf_puts(b, task_priority_name(t->priority));
-    buf_puts(b, "\",\"tags\":[");
+    rc |= buf_puts(b, "{\"id\":\"");
+    rc |= buf_puts(b, id);
+    rc |= buf_puts(b, "\",\"title\":");
+    rc |= buf_json_str(b, t->title ? t->title : "");
+    rc |= buf_puts(b, ",\"description\":");
+    rc |= buf_json_str(b, t->description ? t->description : "");
+    rc |= buf_puts(b, ",\"status\":\"");
+    rc |= buf_puts(b, task_status_name(t->status));
+    rc |= buf_puts(b, "\",\"priority\":\"");
+    rc |= buf_puts(b, task_priority_name(t->priority));
+    rc |= buf_puts(b, "\",\"tags\":[");
     for (size_t i = 0; i < t->ntags; i++) {
         if (i)
-            buf_append(b, ",", 1);
-        buf_json_str(b, t->tags[i]);
+            rc |= buf_append(b, ",", 1);
+        rc |= buf_json_str(b, t->tags[i]);
     }
-    buf_puts(b, "],\"due\":");
+    rc |= buf_puts(b, "],\"due\":");
     if (t->has_due)
-        buf_json_str(b, t->due_local);
+        rc |= buf_json_str(b, t->due_local);
     else
-        buf_puts(b, "null");
-    buf_puts(b, ",\"timezone\":");
-    buf_json_str(b, t->timezone);
-    put_time(b, ",\"due_at\":", t->due_at, t->has_due);
-    buf_puts(b, task_overdue(t, now_ms) ? ",\"overdue\":true" : ",\"overdue\":false");
-    buf_puts(b, ",\"recurrence\":");
+        rc |= buf_puts(b, "null");
+    rc |= buf_puts(b, ",\"timezone\":");
+    rc |= buf_json_str(b, t->timezone);
+    rc |= put_time(b, ",\"due_at\":", t->due_at, t->has_due);
+    rc |= buf_puts(b, task_overdue(t, now_ms) ? ",\"overdue\":true" : ",\"overdue\":false");
+    rc |= buf_puts(b, ",\"recurrence\":");
     if (t->rrule) {
-        buf_puts(b, "{\"rrule\":");
-        buf_json_str(b, t->rrule);
-        buf_puts(b, t->recur_from == RECUR_COMPLETION ? ",\"recur_from\":\"completion\"}"
+        rc |= buf_puts(b, "{\"rrule\":");
+        rc |= buf_json_str(b, t->rrule);
+        rc |= buf_puts(b, t->recur_from == RECUR_COMPLETION ? ",\"recur_from\":\"completion\"}"
                                                       : ",\"recur_from\":\"due\"}");
     } else {
-        buf_puts(b, "null");
+        rc |= buf_puts(b, "null");
     }
     id_str(t->series_id ? t->series_id : t->id, id);
-    buf_puts(b, ",\"series_id\":\"");
-    buf_puts(b, id);
-    buf_puts(b, "\",\"occurrence\":");
+    rc |= buf_puts(b, ",\"series_id\":\"");
+    rc |= buf_puts(b, id);
+    rc |= buf_puts(b, "\",\"occurrence\":");
     id_str(t->occurrence ? t->occurrence : 1, id);
-    buf_puts(b, id);
-    put_time(b, ",\"created_at\":", t->created_at, true);
-    put_time(b, ",\"updated_at\":", t->updated_at, true);
-    put_time(b, ",\"completed_at\":", t->completed_at, t->completed_at != 0);
-    buf_puts(b, ",\"version\":");
+    rc |= buf_puts(b, id);
+    rc |= put_time(b, ",\"created_at\":", t->created_at, true);
+    rc |= put_time(b, ",\"updated_at\":", t->updated_at, true);
+    rc |= put_time(b, ",\"completed_at\":", t->completed_at, t->completed_at != 0);
+    rc |= buf_puts(b, ",\"version\":");
     id_str(t->version, id);
-    buf_puts(b, id);
-    /* The last append tells whether any failed (a failed append leaves b as it was). */
-    int rc = buf_puts(b, "}");
-    if (rc)
+    rc |= buf_puts(b, id);
+    rc |= buf_puts(b, "}");
+    if (rc) {
+        /* All or nothing: drop whatever part was written. */
         b->len = before;
-    return rc;
+        if (b->alloc)
+            b->data[before] = 0;
+        return TOCK_ELIMIT;
+    }
+    return 0;
 }
 
 static void diff_field(json_t *out, const char *name, json_t *before, json_t *after)

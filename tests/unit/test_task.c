@@ -617,6 +617,31 @@ static void test_recurrence(void **state)
     expect_fail(&in, "recurrence");
 }
 
+/*
+ * RFC 5545 section 3.3.10 value ranges: bymonth 1..12, byyrdaynum 1..366,
+ * weeknum 1..53, ordwk 1..53, and no empty rule parts. The validator's own
+ * error says "not a valid RFC 5545 RRULE", so these must be refused.
+ */
+static void test_rrule_rfc_ranges(void **state)
+{
+    (void)state;
+    /* In-range values are accepted. */
+    assert_int_equal(rrule_validate("FREQ=YEARLY;BYMONTH=12"), 0);
+    assert_int_equal(rrule_validate("FREQ=YEARLY;BYYEARDAY=366"), 0);
+    assert_int_equal(rrule_validate("FREQ=YEARLY;BYWEEKNO=53"), 0);
+    assert_int_equal(rrule_validate("FREQ=YEARLY;BYDAY=+53MO"), 0);
+    static const char *const bad[] = {"FREQ=YEARLY;BYMONTH=13", "FREQ=YEARLY;BYYEARDAY=367",
+                                      "FREQ=YEARLY;BYWEEKNO=54", "FREQ=YEARLY;BYDAY=+54MO",
+                                      "FREQ=DAILY;;"};
+    char accepted[256] = "";
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (rrule_validate(bad[i]) == 0)
+            snprintf(accepted + strlen(accepted), sizeof accepted - strlen(accepted), " %s",
+                     bad[i]);
+    if (accepted[0])
+        fail_msg("rrule_validate accepted out-of-range RRULEs:%s", accepted);
+}
+
 static void test_overdue(void **state)
 {
     (void)state;
@@ -1112,6 +1137,7 @@ int main(void)
         cmocka_unit_test(test_due_helpers),
         cmocka_unit_test(test_timezone_change),
         cmocka_unit_test(test_recurrence),
+        cmocka_unit_test(test_rrule_rfc_ranges),
         cmocka_unit_test(test_overdue),
         cmocka_unit_test(test_to_json),
         cmocka_unit_test(test_diff_json),

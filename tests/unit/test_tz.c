@@ -94,6 +94,26 @@ static void test_valid(void **state)
     assert_false(tz_valid(n64));
 }
 
+/*
+ * Names that exist under /usr/share/zoneinfo but are not IANA zones: "localtime"
+ * is a link to the host's /etc/localtime (so a task's zone would silently follow
+ * the server's configuration), "posixrules" an implementation detail of tzcode.
+ */
+static void test_valid_rejects_non_iana_files(void **state)
+{
+    (void)state;
+    assert_false(tz_valid("zone.tab"));
+    assert_false(tz_valid("Europe/London/"));
+    char accepted[128] = "";
+    static const char *const names[] = {"localtime", "posixrules"};
+    for (size_t i = 0; i < 2; i++)
+        if (tz_valid(names[i]))
+            snprintf(accepted + strlen(accepted), sizeof accepted - strlen(accepted), " %s",
+                     names[i]);
+    if (accepted[0])
+        fail_msg("tz_valid accepted non-IANA names:%s", accepted);
+}
+
 static void test_unknown_zone_fails(void **state)
 {
     (void)state;
@@ -279,6 +299,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid),
+        cmocka_unit_test(test_valid_rejects_non_iana_files),
         cmocka_unit_test(test_unknown_zone_fails),
         cmocka_unit_test(test_local_to_utc_plain),
         cmocka_unit_test(test_new_york_transitions),
