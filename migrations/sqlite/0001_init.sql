@@ -40,10 +40,12 @@ CREATE TABLE tasks (
     updated_at   INTEGER NOT NULL,
     deleted_at   INTEGER
 );
-CREATE INDEX tasks_user_due ON tasks(user_id, due_at) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_user_created ON tasks(user_id, created_at) WHERE deleted_at IS NULL;
-CREATE INDEX tasks_user_prio ON tasks(user_id, priority) WHERE deleted_at IS NULL;
 CREATE UNIQUE INDEX tasks_series_occurrence ON tasks(series_id, occurrence);
+-- The list query's ORDER BY expressions, so common orders read the first page
+-- straight from an index (the keyset cursor uses the same expressions).
+CREATE INDEX tasks_list_default ON tasks(user_id, coalesce(due_at, 9223372036854775807),
+    priority DESC, id) WHERE deleted_at IS NULL;
+CREATE INDEX tasks_list_created ON tasks(user_id, created_at, id) WHERE deleted_at IS NULL;
 
 CREATE TABLE tags (
     id      INTEGER PRIMARY KEY,
@@ -64,12 +66,12 @@ CREATE INDEX task_tags_tag ON task_tags(tag_id, task_id);
 -- user inside the index. bm25 weights: title 10, tags 5, description 1, owner 0.
 CREATE VIRTUAL TABLE tasks_fts USING fts5(
     title, tags, description, owner,
-    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3'
+    tokenize = 'unicode61 remove_diacritics 2'
 );
 
 CREATE TABLE outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
-    event_id     TEXT NOT NULL UNIQUE,
+    event_id     TEXT NOT NULL,
     topic        TEXT NOT NULL,
     msg_key      TEXT NOT NULL,
     user_id      INTEGER NOT NULL,
@@ -81,7 +83,7 @@ CREATE TABLE outbox (
     attempts     INTEGER NOT NULL DEFAULT 0,
     last_error   TEXT
 );
-CREATE INDEX outbox_unpublished ON outbox(id) WHERE published_at IS NULL;
+-- The relay scans by id from its high-water mark; history reads by task.
 CREATE INDEX outbox_task ON outbox(user_id, task_id, id);
 
 CREATE TABLE processed_events (

@@ -1,5 +1,6 @@
 /* trace.c — W3C traceparent parsing and generation (see SPECS.md). */
 #include "obs/trace.h"
+#include "obs/rand.h"
 
 #include <sodium.h>
 #include <stdbool.h>
@@ -12,7 +13,7 @@ void trace_random_hex(char *out, int nbytes)
     if (nbytes > 32)
         nbytes = 32;
     do {
-        randombytes_buf(b, (size_t)nbytes);
+        rand_fast(b, (size_t)nbytes);
     } while (sodium_is_zero(b, (size_t)nbytes));
     sodium_bin2hex(out, (size_t)nbytes * 2 + 1, b, (size_t)nbytes);
 }

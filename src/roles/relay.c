@@ -43,7 +43,8 @@ static const char *topic_static(const char *t)
 }
 
 /* One pass: returns rows published (>= 0) or a negative error (bus or store). */
-static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bool *more)
+static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bool *more,
+                int64_t *hwm)
 {
     struct store_conn *c;
     int rc = svc->ops->acquire(svc->store, &c);
@@ -51,7 +52,7 @@ static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bo
         return rc;
     struct outbox_row *rows = NULL;
     size_t n = 0;
-    rc = svc->ops->outbox_fetch(c, 0, RELAY_BATCH, true, &rows, &n);
+    rc = svc->ops->outbox_fetch(c, *hwm, RELAY_BATCH, true, &rows, &n);
     svc->ops->release(c);
     if (rc)
         return rc;
@@ -84,6 +85,9 @@ static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bo
             svc->ops->release(c);
         }
     }
+    /* Rows are published in seq order, so everything up to the last one is done. */
+    if (!rc && ok)
+        *hwm = seqs[ok - 1];
     free(seqs);
     outbox_rows_free(rows, n);
     if (rc)
@@ -98,9 +102,10 @@ static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bo
 int relay_drain(struct svc *svc, struct bus *bus, const struct bus_ops *bops, int *published)
 {
     bool more = true;
+    int64_t hwm = 0;
     *published = 0;
     while (more) {
-        int rc = pass(svc, bus, bops, &more);
+        int rc = pass(svc, bus, bops, &more, &hwm);
         if (rc < 0)
             return rc;
         *published += rc;
@@ -130,6 +135,12 @@ static void *run(void *arg)
 {
     struct relay *r = arg;
     int64_t backoff = 0;
+    /*
+     * High-water mark: every row up to it is published. Safe with SQLite, where
+     * writers are serialized and so commit in id order; a backend with concurrent
+     * writers must keep reading from its own claim state instead.
+     */
+    int64_t hwm = 0;
     for (;;) {
         pthread_mutex_lock(&r->mu);
         bool stop = r->stopping;
@@ -137,7 +148,7 @@ static void *run(void *arg)
         if (stop)
             break;
         bool more = false;
-        int rc = pass(r->svc, r->bus, r->bus_ops, &more);
+        int rc = pass(r->svc, r->bus, r->bus_ops, &more, &hwm);
         if (rc < 0) {
             backoff = backoff ? backoff * 2 : RELAY_BACKOFF_MIN_MS;
             if (backoff > RELAY_BACKOFF_MAX_MS)

@@ -13,6 +13,7 @@
 #include "core/timeutil.h"
 #include "core/uuid.h"
 #include "obs/clock.h"
+#include "obs/rand.h"
 #include "obs/trace.h"
 #include "service/service.h"
 
@@ -23,7 +24,7 @@ int svc_emit(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const cha
 {
     int64_t now = clock_now_ms();
     uint8_t rnd[10];
-    randombytes_buf(rnd, sizeof rnd);
+    rand_fast(rnd, sizeof rnd);
     struct outbox_row r;
     memset(&r, 0, sizeof r);
     uuid7_format(now, rnd, r.event_id);

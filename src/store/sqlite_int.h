@@ -23,9 +23,13 @@ struct sq_conn {
     struct sq_cached cache[SQ_CACHE];
     unsigned next_evict;
     bool in_use, in_tx;
-    bool holds_write; /* owns the store's in-process write mutex */
+    bool holds_write;       /* in a write unit: owns the store's write mutex */
+    struct sq_conn *active; /* the shared writer while in a write unit */
+    uint64_t batch;         /* the group-commit batch the unit joined */
 };
 
+/* The connection ops must run on: the shared writer during a write unit. */
+struct sq_conn *sq_active(struct store_conn *base);
 /* A prepared statement for sql from the connection's cache (reset, unbound). */
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql);
 /* Maps a SQLite result code to a TOCK_E* code, logging unexpected ones. */

@@ -31,7 +31,31 @@ struct store {
      * once. Other processes still meet the busy timeout.
      */
     pthread_mutex_t write_mu;
+    /*
+     * Group commit. Writers share `writer`; each unit of work is a SAVEPOINT inside
+     * the open batch transaction, and the batch commits (one fsync) when no other
+     * writer is queued or GROUP_MAX units have joined. Every member returns only
+     * after that COMMIT, so a success is as durable as a commit of its own, and a
+     * failed COMMIT fails every member (none of their rows or events persist).
+     */
+    struct sq_conn writer;
+    bool batch_open;
+    int batch_ops;
+    uint64_t batch_id;
+    pthread_mutex_t batch_mu; /* guards the fields below */
+    pthread_cond_t batch_cv;
+    int waiting;              /* writers queued for write_mu */
+    uint64_t done_id;         /* last finished batch */
+    int results[64];          /* its result, by batch_id % 64 */
 };
+
+#define GROUP_MAX 64
+
+struct sq_conn *sq_active(struct store_conn *base)
+{
+    struct sq_conn *c = (struct sq_conn *)base;
+    return c->active ? c->active : c;
+}
 
 sqlite3_stmt *sq_stmt(struct sq_conn *c, const char *sql)
 {
@@ -204,11 +228,15 @@ static void sq_close(struct store *s)
         return;
     for (int i = 0; i < s->nconns; i++)
         close_conn(&s->conns[i]);
+    if (s->writer.db)
+        close_conn(&s->writer);
     free(s->conns);
     free(s->path);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
     pthread_mutex_destroy(&s->write_mu);
+    pthread_mutex_destroy(&s->batch_mu);
+    pthread_cond_destroy(&s->batch_cv);
     free(s);
 }
 
@@ -228,6 +256,8 @@ static int sq_open(const char *url, const struct store_config *cfg, struct store
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     pthread_mutex_init(&s->write_mu, NULL);
+    pthread_mutex_init(&s->batch_mu, NULL);
+    pthread_cond_init(&s->batch_cv, NULL);
     s->cfg = *cfg;
     if (s->cfg.pool_size < 1)
         s->cfg.pool_size = 8;
@@ -246,6 +276,8 @@ static int sq_open(const char *url, const struct store_config *cfg, struct store
         if (i == 0 && (rc = migrate(s->conns[0].db, err, errlen)))
             break;
     }
+    if (!rc)
+        rc = open_conn(s, &s->writer, err, errlen);
     if (rc) {
         sq_close(s);
         return rc;
@@ -270,7 +302,7 @@ static int sq_acquire(struct store *s, struct store_conn **out)
     }
 }
 
-static void end_tx(struct sq_conn *c);
+static void sq_rollback(struct store_conn *base);
 
 static void sq_release(struct store_conn *base)
 {
@@ -278,8 +310,7 @@ static void sq_release(struct store_conn *base)
     struct store *s = base->store;
     if (c->in_tx) {
         /* A caller forgot to finish: never hand a connection on mid-transaction. */
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-        end_tx(c);
+        sq_rollback(base);
     }
     pthread_mutex_lock(&s->mu);
     c->in_use = false;
@@ -289,7 +320,7 @@ static void sq_release(struct store_conn *base)
 
 static int sq_ping(struct store_conn *base, int *applied)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT count(*) FROM schema_migrations");
     if (!st)
         return TOCK_ESTORE;
@@ -304,46 +335,125 @@ static int sq_ping(struct store_conn *base, int *applied)
     return *applied >= want ? 0 : TOCK_ESTORE;
 }
 
-static void end_tx(struct sq_conn *c)
+static int writer_exec(struct store *s, const char *sql, const char *what)
 {
-    if (c->holds_write) {
-        c->holds_write = false;
-        pthread_mutex_unlock(&c->base.store->write_mu);
-    }
+    return sq_exec_stmt(&s->writer, sq_stmt(&s->writer, sql), what);
+}
+
+/*
+ * Ends c's unit of work (it holds write_mu). Flushes the batch when nobody else
+ * is queued or the batch is full; otherwise leaves the COMMIT to a later member
+ * and, if this unit contributed changes, waits for it. Returns the unit's result.
+ */
+static int finish_unit(struct sq_conn *c, bool contributed)
+{
+    struct store *s = c->base.store;
+    uint64_t k = c->batch;
+    c->active = NULL;
     c->in_tx = false;
+    c->holds_write = false;
+    pthread_mutex_lock(&s->batch_mu);
+    bool flush = s->waiting == 0 || s->batch_ops >= GROUP_MAX;
+    pthread_mutex_unlock(&s->batch_mu);
+    if (flush) {
+        int rc = 0;
+        if (s->batch_ops > 0) {
+            rc = writer_exec(s, "COMMIT", "commit");
+            if (rc)
+                sqlite3_exec(s->writer.db, "ROLLBACK", NULL, NULL, NULL);
+        } else {
+            sqlite3_exec(s->writer.db, "ROLLBACK", NULL, NULL, NULL);
+        }
+        s->batch_open = false;
+        pthread_mutex_lock(&s->batch_mu);
+        s->results[k % 64] = rc;
+        s->done_id = k;
+        pthread_cond_broadcast(&s->batch_cv);
+        pthread_mutex_unlock(&s->batch_mu);
+        pthread_mutex_unlock(&s->write_mu);
+        return contributed ? rc : 0;
+    }
+    pthread_mutex_unlock(&s->write_mu);
+    if (!contributed)
+        return 0;
+    pthread_mutex_lock(&s->batch_mu);
+    while (s->done_id < k)
+        pthread_cond_wait(&s->batch_cv, &s->batch_mu);
+    int rc = s->results[k % 64];
+    pthread_mutex_unlock(&s->batch_mu);
+    return rc;
 }
 
 static int sq_begin(struct store_conn *base, bool write)
 {
     struct sq_conn *c = (struct sq_conn *)base;
-    if (write) {
-        pthread_mutex_lock(&base->store->write_mu);
-        c->holds_write = true;
+    struct store *s = base->store;
+    if (!write) {
+        int rc = sq_exec_stmt(c, sq_stmt(c, "BEGIN"), "begin");
+        c->in_tx = rc == 0;
+        return rc;
     }
-    int rc = sq_exec_stmt(c, sq_stmt(c, write ? "BEGIN IMMEDIATE" : "BEGIN"), "begin");
-    if (!rc)
-        c->in_tx = true;
-    else
-        end_tx(c);
-    return rc;
+    pthread_mutex_lock(&s->batch_mu);
+    s->waiting++;
+    pthread_mutex_unlock(&s->batch_mu);
+    pthread_mutex_lock(&s->write_mu);
+    pthread_mutex_lock(&s->batch_mu);
+    s->waiting--;
+    pthread_mutex_unlock(&s->batch_mu);
+    if (!s->batch_open) {
+        int rc = writer_exec(s, "BEGIN IMMEDIATE", "begin");
+        if (rc) {
+            pthread_mutex_unlock(&s->write_mu);
+            return rc;
+        }
+        s->batch_open = true;
+        s->batch_ops = 0;
+        s->batch_id++;
+    }
+    c->batch = s->batch_id;
+    c->holds_write = true;
+    c->in_tx = true;
+    int rc = writer_exec(s, "SAVEPOINT unit", "savepoint");
+    if (rc) {
+        finish_unit(c, false);
+        return rc;
+    }
+    c->active = &s->writer;
+    return 0;
 }
 
 static int sq_commit(struct store_conn *base)
 {
     struct sq_conn *c = (struct sq_conn *)base;
-    int rc = sq_exec_stmt(c, sq_stmt(c, "COMMIT"), "commit");
-    if (rc)
-        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    end_tx(c);
-    return rc;
+    struct store *s = base->store;
+    if (!c->holds_write) {
+        int rc = sq_exec_stmt(c, sq_stmt(c, "COMMIT"), "commit");
+        if (rc)
+            sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        c->in_tx = false;
+        return rc;
+    }
+    int rc = writer_exec(s, "RELEASE unit", "release");
+    if (rc) {
+        sqlite3_exec(s->writer.db, "ROLLBACK TO unit; RELEASE unit", NULL, NULL, NULL);
+        finish_unit(c, false);
+        return rc;
+    }
+    s->batch_ops++;
+    return finish_unit(c, true);
 }
 
 static void sq_rollback(struct store_conn *base)
 {
     struct sq_conn *c = (struct sq_conn *)base;
-    if (c->in_tx)
+    struct store *s = base->store;
+    if (c->holds_write) {
+        sqlite3_exec(s->writer.db, "ROLLBACK TO unit; RELEASE unit", NULL, NULL, NULL);
+        finish_unit(c, false);
+    } else if (c->in_tx) {
         sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-    end_tx(c);
+        c->in_tx = false;
+    }
 }
 
 /* ---- users ---- */
@@ -363,7 +473,7 @@ static void read_user(sqlite3_stmt *st, struct user *u)
 
 static int sq_user_insert(struct store_conn *base, struct user *u)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "INSERT INTO users (email, password_hash, display_name, "
                                   "timezone, created_at) VALUES (?1, ?2, ?3, ?4, ?5)");
     if (!st)
@@ -395,7 +505,7 @@ static int user_query(struct sq_conn *c, sqlite3_stmt *st, struct user *out)
 
 static int sq_user_by_email(struct store_conn *base, const char *email, struct user *out)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT " USER_COLS " FROM users WHERE email = ?1");
     if (st)
         sq_bind_text(st, 1, email);
@@ -404,7 +514,7 @@ static int sq_user_by_email(struct store_conn *base, const char *email, struct u
 
 static int sq_user_by_id(struct store_conn *base, int64_t id, struct user *out)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT " USER_COLS " FROM users WHERE id = ?1");
     if (st)
         sqlite3_bind_int64(st, 1, id);
@@ -413,7 +523,7 @@ static int sq_user_by_id(struct store_conn *base, int64_t id, struct user *out)
 
 static int sq_user_update(struct store_conn *base, const struct user *u)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
         sq_stmt(c, "UPDATE users SET display_name = ?2, timezone = ?3 WHERE id = ?1");
     if (!st)
@@ -431,7 +541,7 @@ static int sq_user_update(struct store_conn *base, const struct user *u)
 
 static int sq_token_insert(struct store_conn *base, struct api_token *t, const char *hash)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT count(*) FROM api_tokens WHERE user_id = ?1");
     if (!st)
         return TOCK_ESTORE;
@@ -457,7 +567,7 @@ static int sq_token_insert(struct store_conn *base, struct api_token *t, const c
 static int sq_token_list(struct store_conn *base, int64_t user_id, struct api_token **out,
                          size_t *n)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT id, user_id, name, created_at, last_used_at FROM "
                                   "api_tokens WHERE user_id = ?1 ORDER BY id");
     if (!st)
@@ -494,7 +604,7 @@ static int sq_token_list(struct store_conn *base, int64_t user_id, struct api_to
 
 static int sq_token_delete(struct store_conn *base, int64_t user_id, int64_t id)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "DELETE FROM api_tokens WHERE id = ?1 AND user_id = ?2");
     if (!st)
         return TOCK_ESTORE;
@@ -509,7 +619,7 @@ static int sq_token_delete(struct store_conn *base, int64_t user_id, int64_t id)
 static int sq_token_lookup(struct store_conn *base, const char *hash, int64_t now,
                            int64_t *user_id)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
         sq_stmt(c, "SELECT id, user_id, last_used_at FROM api_tokens WHERE token_hash = ?1");
     if (!st)
@@ -540,7 +650,7 @@ static int sq_token_lookup(struct store_conn *base, const char *hash, int64_t no
 
 static int sq_outbox_append(struct store_conn *base, struct outbox_row *r)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "INSERT INTO outbox (event_id, topic, msg_key, user_id, "
                                   "task_id, type, event_json, created_at) VALUES "
                                   "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
@@ -607,7 +717,7 @@ oom:
 static int sq_outbox_fetch(struct store_conn *base, int64_t after, int limit,
                            bool unpublished_only, struct outbox_row **out, size_t *n)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, unpublished_only
                                       ? "SELECT " OUTBOX_COLS " FROM outbox WHERE id > ?1 AND "
                                         "published_at IS NULL ORDER BY id LIMIT ?2"
@@ -623,7 +733,7 @@ static int sq_outbox_fetch(struct store_conn *base, int64_t after, int limit,
 static int sq_outbox_mark_published(struct store_conn *base, const int64_t *seqs, size_t n,
                                     int64_t now)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     for (size_t i = 0; i < n; i++) {
         sqlite3_stmt *st = sq_stmt(c, "UPDATE outbox SET published_at = ?2, attempts = "
                                       "attempts + 1 WHERE id = ?1 AND published_at IS NULL");
@@ -640,7 +750,7 @@ static int sq_outbox_mark_published(struct store_conn *base, const int64_t *seqs
 
 static int sq_outbox_stats(struct store_conn *base, int64_t *depth, int64_t *oldest)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT count(*), coalesce(min(created_at), 0) FROM outbox "
                                   "WHERE published_at IS NULL");
     if (!st)
@@ -659,7 +769,7 @@ static int sq_outbox_stats(struct store_conn *base, int64_t *depth, int64_t *old
 static int sq_task_history(struct store_conn *base, int64_t user_id, int64_t task_id,
                            struct outbox_row **out, size_t *n)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT " OUTBOX_COLS " FROM outbox WHERE user_id = ?1 AND "
                                   "task_id = ?2 AND topic = 'task-events' ORDER BY id");
     if (!st)

@@ -152,7 +152,7 @@ static void bind_task_cols(sqlite3_stmt *st, const struct task *t)
 
 int sq_task_insert(struct store_conn *base, struct task *t)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(
         c, "INSERT INTO tasks (user_id, title, description, status, priority, due_at, "
            "due_local, due_has_time, timezone, completed_at, series_id, occurrence, rrule, "
@@ -183,7 +183,7 @@ int sq_task_get(struct store_conn *base, int64_t user_id, int64_t id, bool for_u
                 struct task *out)
 {
     (void)for_update; /* SQLite: the write transaction already holds the database lock */
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT " TASK_COLS " FROM tasks t WHERE t.id = ?1 AND "
                                   "t.user_id = ?2 AND t.deleted_at IS NULL");
     if (!st)
@@ -202,7 +202,7 @@ int sq_task_get(struct store_conn *base, int64_t user_id, int64_t id, bool for_u
 
 int sq_task_update(struct store_conn *base, const struct task *t)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(
         c, "UPDATE tasks SET title = ?2, description = ?3, status = ?4, priority = ?5, due_at = "
            "?6, due_local = ?7, due_has_time = ?8, timezone = ?9, completed_at = ?10, "
@@ -325,7 +325,7 @@ static void fts_match(struct buf *m, const struct task_filter *f, int64_t user_i
 int sq_task_list(struct store_conn *base, int64_t user_id, const struct task_filter *f,
                  struct task **out, size_t *n, double **ranks)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     *out = NULL;
     *n = 0;
     if (ranks)
@@ -492,7 +492,7 @@ static void read_tag(sqlite3_stmt *st, struct tag *t)
 int sq_tag_list(struct store_conn *base, int64_t user_id, const char *prefix, int limit,
                 struct tag **out, size_t *n)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT " TAG_COLS " AS n FROM tags g WHERE g.user_id = ?1 "
                                   "AND substr(g.name, 1, length(?2)) = ?2 ORDER BY n DESC, "
                                   "g.name LIMIT ?3");
@@ -537,7 +537,7 @@ static int tag_one(struct sq_conn *c, sqlite3_stmt *st, struct tag *out)
 
 int sq_tag_get(struct store_conn *base, int64_t user_id, int64_t id, struct tag *out)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
         sq_stmt(c, "SELECT " TAG_COLS " FROM tags g WHERE g.id = ?1 AND g.user_id = ?2");
     if (!st)
@@ -549,7 +549,7 @@ int sq_tag_get(struct store_conn *base, int64_t user_id, int64_t id, struct tag 
 
 int sq_tag_by_name(struct store_conn *base, int64_t user_id, const char *name, struct tag *out)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
         sq_stmt(c, "SELECT " TAG_COLS " FROM tags g WHERE g.user_id = ?1 AND g.name = ?2");
     if (!st)
@@ -561,7 +561,7 @@ int sq_tag_by_name(struct store_conn *base, int64_t user_id, const char *name, s
 
 int sq_tag_insert(struct store_conn *base, struct tag *t)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "INSERT INTO tags (user_id, name, color) VALUES (?1, ?2, ?3)");
     if (!st)
         return TOCK_ESTORE;
@@ -576,7 +576,7 @@ int sq_tag_insert(struct store_conn *base, struct tag *t)
 
 int sq_tag_update(struct store_conn *base, const struct tag *t)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
         sq_stmt(c, "UPDATE tags SET name = ?3, color = ?4 WHERE id = ?1 AND user_id = ?2");
     if (!st)
@@ -593,7 +593,7 @@ int sq_tag_update(struct store_conn *base, const struct tag *t)
 
 int sq_tag_merge(struct store_conn *base, int64_t user_id, int64_t from, int64_t into)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "INSERT OR IGNORE INTO task_tags (task_id, tag_id) SELECT "
                                   "tt.task_id, ?2 FROM task_tags tt JOIN tags g ON g.id = "
                                   "tt.tag_id WHERE tt.tag_id = ?1 AND g.user_id = ?3");
@@ -608,7 +608,7 @@ int sq_tag_merge(struct store_conn *base, int64_t user_id, int64_t from, int64_t
 
 int sq_tag_delete(struct store_conn *base, int64_t user_id, int64_t id)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "DELETE FROM tags WHERE id = ?1 AND user_id = ?2");
     if (!st)
         return TOCK_ESTORE;
@@ -623,7 +623,7 @@ int sq_tag_delete(struct store_conn *base, int64_t user_id, int64_t id)
 int sq_tag_task_ids(struct store_conn *base, int64_t user_id, int64_t tag_id, int64_t **ids,
                     size_t *n)
 {
-    struct sq_conn *c = (struct sq_conn *)base;
+    struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "SELECT t.id FROM task_tags tt JOIN tasks t ON t.id = "
                                   "tt.task_id WHERE tt.tag_id = ?1 AND t.user_id = ?2 AND "
                                   "t.deleted_at IS NULL ORDER BY t.id");
