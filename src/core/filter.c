@@ -75,7 +75,7 @@ static int bound_param(const char *v, const char *tz, bool upper, int64_t *out)
     if (strlen(v) > 40)
         return TOCK_EINVAL;
     if (time_parse_local(v, &lt) == 0) {
-        if (lt.year < 1 || lt.year > 9999)
+        if (lt.year <= TZ_YEAR_MIN || lt.year >= TZ_YEAR_MAX)
             return TOCK_EINVAL;
         if (!lt.has_time && upper) {
             /* The whole day counts: up to the last millisecond before the next day. */
@@ -217,7 +217,7 @@ static int cursor_param(struct task_filter *f, const char *v)
     int rc = TOCK_EINVAL;
     const char *spec, *id;
     json_t *vals;
-    if (!j || json_unpack(j, "[sos]", &spec, &vals, &id) || !json_is_array(vals) ||
+    if (!j || json_unpack(j, "[sos!]", &spec, &vals, &id) || !json_is_array(vals) ||
         strcmp(spec, f->sort_spec) != 0 || json_array_size(vals) != f->nsort)
         goto out;
     f->after_id = id_parse(id);

@@ -4,6 +4,7 @@
  * checks JSON types, the store only persists.
  */
 #include "core/task.h"
+#include "core/rrule.h"
 #include "core/buf.h"
 
 #include <ctype.h>
@@ -162,8 +163,8 @@ int rrule_validate(const char *rrule)
 {
     if (strlen(rrule) == 0 || strlen(rrule) > RRULE_MAX || text_check(rrule, 1, RRULE_MAX, false))
         return TOCK_EINVAL;
-    /* libical tolerates a leading "RRULE:"; we store the bare rule. */
-    if (strncmp(rrule, "RRULE:", 6) == 0)
+    /* Our own strict pass first (libical is lenient); it also refuses "RRULE:". */
+    if (rrule_check(rrule))
         return TOCK_EINVAL;
     pthread_mutex_lock(&ical_lock);
     icalerror_clear_errno();

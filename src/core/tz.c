@@ -17,6 +17,16 @@ static bool name_ok(const char *name)
     size_t n = strlen(name);
     if (n == 0 || n >= TZ_NAME_MAX || name[0] == '/' || strstr(name, ".."))
         return false;
+    /* Files in the zoneinfo tree that are not zone names of their own. */
+    static const char *const not_zones[] = {"localtime", "posixrules", "Factory", "leapseconds",
+                                            "tzdata.zi", "zone.tab", "zone1970.tab",
+                                            "iso3166.tab", "leap-seconds.list"};
+    for (size_t i = 0; i < sizeof not_zones / sizeof *not_zones; i++)
+        if (strcmp(name, not_zones[i]) == 0)
+            return false;
+    if (strncmp(name, "posix/", 6) == 0 || strncmp(name, "right/", 6) == 0 ||
+        strncmp(name, "SystemV/", 8) == 0)
+        return false;
     for (const char *p = name; *p; p++) {
         char c = *p;
         if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||

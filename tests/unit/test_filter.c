@@ -408,6 +408,48 @@ static void test_due_bounds(void **state)
     }
 }
 
+/* Instants far outside the supported years are refused; in-range ones accepted. */
+static void test_bound_years(void **state)
+{
+    (void)state;
+    struct task_filter f;
+    struct tock_error e;
+    expect_bad1("due_before", "1800-01-01T00:00:00Z", "due_before");
+    expect_bad1("due_after", "2600-01-01T00:00:00Z", "due_after");
+    expect_bad1("due_after", "9999-12-31T00:00:00Z", "due_after");
+    expect_bad1("due_before", "0001-01-01", "due_before");
+    expect_bad1("due_before", "9999-12-31", "due_before");
+    assert_int_equal(parse1(&f, "due_after", "2499-06-01T00:00:00Z", "UTC", &e), 0);
+    assert_int_equal(f.due_after, utc("2499-06-01T00:00:00Z"));
+    filter_release(&f);
+    assert_int_equal(parse1(&f, "due_after", "1901-06-01T00:00:00Z", "UTC", &e), 0);
+    filter_release(&f);
+
+    /*
+     * filter.c: "The same year range as local values, so every bound means the
+     * same thing": a local value and the same moment as an RFC 3339 instant
+     * (zone UTC) must be accepted or refused alike.
+     */
+    static const char *const pairs[][2] = {
+        {"1900-06-01T00:00", "1900-06-01T00:00:00Z"},
+        {"1901-06-01T00:00", "1901-06-01T00:00:00Z"},
+        {"2499-06-01T00:00", "2499-06-01T00:00:00Z"},
+        {"2500-06-01T00:00", "2500-06-01T00:00:00Z"},
+    };
+    char mismatch[256] = "";
+    for (size_t i = 0; i < sizeof pairs / sizeof *pairs; i++) {
+        int a = parse1(&f, "due_after", pairs[i][0], "UTC", &e);
+        filter_release(&f);
+        int b = parse1(&f, "due_after", pairs[i][1], "UTC", &e);
+        filter_release(&f);
+        if ((a == 0) != (b == 0))
+            snprintf(mismatch + strlen(mismatch), sizeof mismatch - strlen(mismatch),
+                     " [%s -> %d, %s -> %d]", pairs[i][0], a, pairs[i][1], b);
+    }
+    if (mismatch[0])
+        fail_msg("local and RFC 3339 bounds disagree on the year range:%s", mismatch);
+}
+
 static void test_unknown_and_repeated(void **state)
 {
     (void)state;
@@ -785,6 +827,7 @@ int main(void)
         cmocka_unit_test(test_tags),
         cmocka_unit_test(test_booleans_and_series),
         cmocka_unit_test(test_due_bounds),
+        cmocka_unit_test(test_bound_years),
         cmocka_unit_test(test_unknown_and_repeated),
         cmocka_unit_test(test_q),
         cmocka_unit_test(test_sort_value),

@@ -1,0 +1,97 @@
+/* test_rrule.c — strict RRULE validation: every rule part, ranges, and structure. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+
+#include "core/rrule.h"
+#include "core/task.h"
+
+static void valid_rules(void **state)
+{
+    (void)state;
+    static const char *const ok[] = {
+        "FREQ=DAILY",
+        "FREQ=WEEKLY;BYDAY=MO",
+        "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH",
+        "FREQ=MONTHLY;BYDAY=-1FR",
+        "FREQ=MONTHLY;BYDAY=2MO",
+        "FREQ=MONTHLY;BYDAY=+2MO",
+        "FREQ=MONTHLY;BYMONTHDAY=-1",
+        "FREQ=MONTHLY;BYMONTHDAY=1,15,31",
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1",
+        "FREQ=DAILY;COUNT=5",
+        "FREQ=DAILY;UNTIL=20270601",
+        "FREQ=DAILY;UNTIL=20270601T235959Z",
+        "FREQ=DAILY;UNTIL=20270601T090000",
+        "FREQ=YEARLY;BYYEARDAY=-366,1,366",
+        "FREQ=YEARLY;BYWEEKNO=53;BYDAY=MO",
+        "FREQ=DAILY;BYHOUR=9;BYMINUTE=30;BYSECOND=0",
+        "FREQ=WEEKLY;WKST=SU;BYDAY=SA",
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+        if (rrule_check(ok[i]) != 0 || rrule_validate(ok[i]) != 0)
+            fail_msg("rejected valid rule %s", ok[i]);
+    }
+}
+
+static void invalid_rules(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "",
+        "RRULE:FREQ=DAILY",
+        "FREQ=SOMETIMES",
+        "FREQ=HOURLY",
+        "FREQ=SECONDLY",
+        "freq=daily",
+        "BYDAY=MO",                       /* no FREQ */
+        "FREQ=DAILY;;",                   /* empty part */
+        "FREQ=DAILY;",                    /* trailing separator */
+        "FREQ=DAILY;FREQ=WEEKLY",         /* repeated part */
+        "FREQ=DAILY;FOO=1",               /* unknown part */
+        "FREQ=DAILY;INTERVAL=0",
+        "FREQ=DAILY;INTERVAL=-1",
+        "FREQ=DAILY;COUNT=abc",
+        "FREQ=DAILY;COUNT=0",
+        "FREQ=DAILY;COUNT=5;UNTIL=20270601", /* COUNT and UNTIL */
+        "FREQ=DAILY;UNTIL=2027-06-01",
+        "FREQ=DAILY;UNTIL=20270230",
+        "FREQ=DAILY;UNTIL=99991231",
+        "FREQ=YEARLY;BYMONTH=13",
+        "FREQ=YEARLY;BYMONTH=0",
+        "FREQ=YEARLY;BYYEARDAY=367",
+        "FREQ=YEARLY;BYYEARDAY=0",
+        "FREQ=YEARLY;BYWEEKNO=54",
+        "FREQ=YEARLY;BYDAY=+54MO",
+        "FREQ=MONTHLY;BYDAY=0MO",
+        "FREQ=WEEKLY;BYDAY=XX",
+        "FREQ=WEEKLY;BYDAY=MO,",
+        "FREQ=MONTHLY;BYMONTHDAY=32",
+        "FREQ=MONTHLY;BYMONTHDAY=0",
+        "FREQ=MONTHLY;BYMONTHDAY=-32",
+        "FREQ=DAILY;BYHOUR=24",
+        "FREQ=DAILY;BYMINUTE=60",
+        "FREQ=DAILY;BYSECOND=61",
+        "FREQ=MONTHLY;BYSETPOS=0",
+        "FREQ=WEEKLY;WKST=XX",
+        "FREQ=DAILY;BYHOUR=",
+        "FREQ=DAILY;BYHOUR=1234567",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        if (rrule_check(bad[i]) == 0 || rrule_validate(bad[i]) == 0)
+            fail_msg("accepted invalid rule '%s'", bad[i]);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(valid_rules),
+        cmocka_unit_test(invalid_rules),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
