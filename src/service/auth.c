@@ -135,10 +135,7 @@ int svc_register(struct svc *s, const struct register_input *in, struct user *ou
     rc = s->ops->begin(c, true);
     if (!rc) {
         rc = s->ops->user_insert(c, &u);
-        if (rc)
-            s->ops->rollback(c);
-        else
-            rc = s->ops->commit(c);
+        rc = svc_finish(s, c, rc, false);
     }
     s->ops->release(c);
     if (rc == TOCK_ECONFLICT)
@@ -301,10 +298,7 @@ int svc_me_update(struct svc *s, struct svc_ctx *ctx, const char *display_name,
                 snprintf(u.timezone, sizeof u.timezone, "%s", timezone);
             rc = s->ops->user_update(c, &u);
         }
-        if (rc)
-            s->ops->rollback(c);
-        else
-            rc = s->ops->commit(c);
+        rc = svc_finish(s, c, rc, false);
     }
     s->ops->release(c);
     if (!rc)
@@ -335,10 +329,7 @@ int svc_token_create(struct svc *s, struct svc_ctx *ctx, const char *name, struc
         return rc;
     if (!(rc = s->ops->begin(c, true))) {
         rc = s->ops->token_insert(c, &t, hash);
-        if (rc)
-            s->ops->rollback(c);
-        else
-            rc = s->ops->commit(c);
+        rc = svc_finish(s, c, rc, false);
     }
     s->ops->release(c);
     if (rc == TOCK_ELIMIT)
@@ -371,10 +362,7 @@ int svc_token_delete(struct svc *s, struct svc_ctx *ctx, int64_t id)
         return rc;
     if (!(rc = s->ops->begin(c, true))) {
         rc = s->ops->token_delete(c, ctx->user_id, id);
-        if (rc)
-            s->ops->rollback(c);
-        else
-            rc = s->ops->commit(c);
+        rc = svc_finish(s, c, rc, false);
     }
     s->ops->release(c);
     return rc;

@@ -115,6 +115,12 @@ int svc_ready(struct svc *s);
 /* Unpublished outbox rows and the age of the oldest, in ms (0 if none). */
 int svc_outbox_stats(struct svc *s, int64_t *depth, int64_t *oldest_age_ms);
 
+/*
+ * Ends a write unit: rolls back if rc, else commits and, if it wrote events,
+ * wakes the relay. Returns the unit's result. (For the service files.)
+ */
+int svc_finish(struct svc *s, struct store_conn *c, int rc, bool wrote_events);
+
 /* ---- events (service/events.c) ---- */
 /*
  * Appends one CloudEvent to the outbox inside the caller's transaction. `data` is

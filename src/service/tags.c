@@ -63,10 +63,7 @@ int svc_tag_create(struct svc *s, struct svc_ctx *ctx, const char *name, const c
             *created = true;
         }
     }
-    if (rc)
-        s->ops->rollback(c);
-    else
-        rc = s->ops->commit(c);
+    rc = svc_finish(s, c, rc, false);
 out:
     s->ops->release(c);
     return rc;
@@ -173,13 +170,7 @@ int svc_tag_update(struct svc *s, struct svc_ctx *ctx, int64_t id, const char *n
     }
     rc = s->ops->tag_get(c, ctx->user_id, t.id, out);
 out:
-    if (rc) {
-        s->ops->rollback(c);
-    } else {
-        rc = s->ops->commit(c);
-        if (!rc && wrote && s->outbox_kick)
-            s->outbox_kick(s->kick_arg);
-    }
+    rc = svc_finish(s, c, rc, wrote);
 out_release:
     s->ops->release(c);
     free_tagged(ids, n, befores);
@@ -202,13 +193,7 @@ int svc_tag_delete(struct svc *s, struct svc_ctx *ctx, int64_t id)
         !(rc = load_tagged(s, c, ctx, id, &ids, &n, &befores)) &&
         !(rc = s->ops->tag_delete(c, ctx->user_id, id)))
         rc = touch_tasks(s, c, ctx, ids, n, befores);
-    if (rc) {
-        s->ops->rollback(c);
-    } else {
-        rc = s->ops->commit(c);
-        if (!rc && n && s->outbox_kick)
-            s->outbox_kick(s->kick_arg);
-    }
+    rc = svc_finish(s, c, rc, n > 0);
 out_release:
     s->ops->release(c);
     free_tagged(ids, n, befores);

@@ -17,8 +17,7 @@ void svc_tasks_free(struct task *v, size_t n)
     free(v);
 }
 
-/* Commits (or rolls back on rc) and wakes the relay if events were written. */
-static int finish(struct svc *s, struct store_conn *c, int rc, bool wrote_events)
+int svc_finish(struct svc *s, struct store_conn *c, int rc, bool wrote_events)
 {
     if (rc) {
         s->ops->rollback(c);
@@ -59,7 +58,7 @@ int svc_task_create(struct svc *s, struct svc_ctx *ctx, const struct task_input 
             rc = svc_emit_task(s, c, ctx, "task.created", "created", &t, NULL);
         if (!rc && t.status == TASK_DONE)
             rc = svc_emit_task(s, c, ctx, "task.completed", NULL, &t, NULL);
-        rc = finish(s, c, rc, true);
+        rc = svc_finish(s, c, rc, true);
     }
     s->ops->release(c);
     if (rc) {
@@ -158,7 +157,7 @@ static int mutate(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_mat
                            changes);
     }
 out:
-    rc = finish(s, c, rc, wrote);
+    rc = svc_finish(s, c, rc, wrote);
     if (!rc && wrote) {
         *out = after;
         memset(&after, 0, sizeof after);
@@ -213,7 +212,7 @@ int svc_task_delete(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_m
     }
     if (!rc)
         rc = svc_emit_task(s, c, ctx, "task.deleted", "deleted", &t, NULL);
-    rc = finish(s, c, rc, true);
+    rc = svc_finish(s, c, rc, true);
 out_release:
     s->ops->release(c);
     task_release(&t);
