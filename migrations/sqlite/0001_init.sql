@@ -36,6 +36,8 @@ CREATE TABLE tasks (
     recur_from   INTEGER NOT NULL DEFAULT 0,   -- 0 due, 1 completion
     parent_id    INTEGER,
     version      INTEGER NOT NULL DEFAULT 1,
+    tags_text    TEXT NOT NULL DEFAULT '',     -- the tag names, sorted, comma-joined
+                                               -- (kept in step with task_tags by the store)
     created_at   INTEGER NOT NULL,
     updated_at   INTEGER NOT NULL,
     deleted_at   INTEGER

@@ -96,7 +96,16 @@ int buf_json_str(struct buf *b, const char *s)
 {
     size_t start = b->len;
     int rc = buf_append(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; !rc && *p; p++) {
+    const unsigned char *p = (const unsigned char *)s;
+    while (!rc && *p) {
+        /* Copy the longest run that needs no escaping in one append. */
+        const unsigned char *run = p;
+        while (*p >= 0x20 && *p != '"' && *p != '\\')
+            p++;
+        if (p > run)
+            rc = buf_append(b, run, (size_t)(p - run));
+        if (rc || !*p)
+            break;
         char esc[8];
         switch (*p) {
         case '"': rc = buf_append(b, "\\\"", 2); break;
@@ -105,13 +114,10 @@ int buf_json_str(struct buf *b, const char *s)
         case '\r': rc = buf_append(b, "\\r", 2); break;
         case '\t': rc = buf_append(b, "\\t", 2); break;
         default:
-            if (*p < 0x20) {
-                snprintf(esc, sizeof esc, "\\u%04x", *p);
-                rc = buf_append(b, esc, 6);
-            } else {
-                rc = buf_append(b, p, 1);
-            }
+            snprintf(esc, sizeof esc, "\\u%04x", *p);
+            rc = buf_append(b, esc, 6);
         }
+        p++;
     }
     if (!rc)
         rc = buf_append(b, "\"", 1);

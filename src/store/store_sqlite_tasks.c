@@ -17,9 +17,7 @@
 #define TASK_COLS                                                                              \
     "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.due_local, "  \
     "t.due_has_time, t.timezone, t.completed_at, t.series_id, t.occurrence, t.rrule, "        \
-    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, "                     \
-    "(SELECT group_concat(g.name, ',') FROM task_tags tt JOIN tags g ON g.id = tt.tag_id "    \
-    "WHERE tt.task_id = t.id)"
+    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, t.tags_text"
 #define TASK_NCOLS 20
 
 static int read_task(sqlite3_stmt *st, struct task *t)
@@ -89,10 +87,8 @@ int sq_fts_refresh(struct sq_conn *c, int64_t task_id)
     if (rc)
         return rc;
     st = sq_stmt(c, "INSERT INTO tasks_fts (rowid, title, tags, description, owner) "
-                    "SELECT t.id, t.title, coalesce((SELECT group_concat(g.name, ' ') FROM "
-                    "task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = t.id), ''), "
-                    "t.description, 'u' || t.user_id FROM tasks t WHERE t.id = ?1 AND "
-                    "t.deleted_at IS NULL");
+                    "SELECT t.id, t.title, replace(t.tags_text, ',', ' '), t.description, "
+                    "'u' || t.user_id FROM tasks t WHERE t.id = ?1 AND t.deleted_at IS NULL");
     if (!st)
         return TOCK_ESTORE;
     sqlite3_bind_int64(st, 1, task_id);
@@ -128,8 +124,33 @@ static int write_tags(struct sq_conn *c, const struct task *t)
     return rc;
 }
 
-static void bind_task_cols(sqlite3_stmt *st, const struct task *t)
+/* The sorted tag names joined by commas (tag names never contain one). */
+static char *tags_text(const struct task *t)
 {
+    size_t n = 1;
+    for (size_t i = 0; i < t->ntags; i++)
+        n += strlen(t->tags[i]) + 1;
+    char *out = malloc(n), *p = out;
+    if (!out)
+        return NULL;
+    *p = 0;
+    for (size_t i = 0; i < t->ntags; i++) {
+        size_t l = strlen(t->tags[i]);
+        if (i)
+            *p++ = ',';
+        memcpy(p, t->tags[i], l);
+        p += l;
+        *p = 0;
+    }
+    return out;
+}
+
+static int bind_task_cols(sqlite3_stmt *st, const struct task *t)
+{
+    char *tt = tags_text(t);
+    if (!tt)
+        return TOCK_ENOMEM;
+    sqlite3_bind_text(st, 20, tt, -1, free);
     sqlite3_bind_int64(st, 1, t->user_id);
     sq_bind_text(st, 2, t->title);
     sq_bind_text(st, 3, t->description ? t->description : "");
@@ -148,6 +169,7 @@ static void bind_task_cols(sqlite3_stmt *st, const struct task *t)
     sqlite3_bind_int64(st, 16, t->created_at);
     sqlite3_bind_int64(st, 17, t->updated_at);
     sq_bind_i64_or_null(st, 18, t->deleted_at, t->deleted_at != 0);
+    return 0;
 }
 
 int sq_task_insert(struct store_conn *base, struct task *t)
@@ -156,11 +178,12 @@ int sq_task_insert(struct store_conn *base, struct task *t)
     sqlite3_stmt *st = sq_stmt(
         c, "INSERT INTO tasks (user_id, title, description, status, priority, due_at, "
            "due_local, due_has_time, timezone, completed_at, series_id, occurrence, rrule, "
-           "recur_from, version, created_at, updated_at, deleted_at) VALUES (?1, ?2, ?3, ?4, "
-           "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)");
+           "recur_from, version, created_at, updated_at, deleted_at, tags_text) VALUES (?1, ?2, "
+           "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20)");
     if (!st)
         return TOCK_ESTORE;
-    bind_task_cols(st, t);
+    if (bind_task_cols(st, t))
+        return TOCK_ENOMEM;
     int rc = sq_exec_stmt(c, st, "task_insert");
     if (rc)
         return rc;
@@ -207,10 +230,12 @@ int sq_task_update(struct store_conn *base, const struct task *t)
         c, "UPDATE tasks SET title = ?2, description = ?3, status = ?4, priority = ?5, due_at = "
            "?6, due_local = ?7, due_has_time = ?8, timezone = ?9, completed_at = ?10, "
            "series_id = ?11, occurrence = ?12, rrule = ?13, recur_from = ?14, version = ?15, "
-           "created_at = ?16, updated_at = ?17, deleted_at = ?18 WHERE user_id = ?1 AND id = ?19");
+           "created_at = ?16, updated_at = ?17, deleted_at = ?18, tags_text = ?20 WHERE user_id = "
+           "?1 AND id = ?19");
     if (!st)
         return TOCK_ESTORE;
-    bind_task_cols(st, t);
+    if (bind_task_cols(st, t))
+        return TOCK_ENOMEM;
     sqlite3_bind_int64(st, 19, t->id);
     int rc = sq_exec_stmt(c, st, "task_update");
     if (rc)
@@ -574,6 +599,24 @@ int sq_tag_insert(struct store_conn *base, struct tag *t)
     return rc;
 }
 
+/*
+ * Recomputes tags_text of the tasks linked to tag_id (the service then rewrites each
+ * task, which refreshes its search row),
+ * leaving out `without` (a tag about to be deleted; 0 for none).
+ */
+static int refresh_tagged(struct sq_conn *c, int64_t tag_id, int64_t without)
+{
+    sqlite3_stmt *st = sq_stmt(
+        c, "UPDATE tasks SET tags_text = coalesce((SELECT group_concat(g.name, ',') FROM "
+           "task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE tt.task_id = tasks.id AND g.id <> "
+           "?2), '') WHERE id IN (SELECT task_id FROM task_tags WHERE tag_id = ?1)");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, tag_id);
+    sqlite3_bind_int64(st, 2, without);
+    return sq_exec_stmt(c, st, "tags_text_refresh");
+}
+
 int sq_tag_update(struct store_conn *base, const struct tag *t)
 {
     struct sq_conn *c = sq_active(base);
@@ -588,7 +631,7 @@ int sq_tag_update(struct store_conn *base, const struct tag *t)
     int rc = sq_exec_stmt(c, st, "tag_update");
     if (!rc && sqlite3_changes(c->db) == 0)
         return TOCK_ENOTFOUND;
-    return rc;
+    return rc ? rc : refresh_tagged(c, t->id, 0);
 }
 
 int sq_tag_merge(struct store_conn *base, int64_t user_id, int64_t from, int64_t into)
@@ -603,12 +646,20 @@ int sq_tag_merge(struct store_conn *base, int64_t user_id, int64_t from, int64_t
     sqlite3_bind_int64(st, 2, into);
     sqlite3_bind_int64(st, 3, user_id);
     int rc = sq_exec_stmt(c, st, "tag_merge");
-    return rc ? rc : sq_tag_delete(base, user_id, from);
+    if (!rc)
+        rc = sq_tag_delete(base, user_id, from);
+    return rc ? rc : refresh_tagged(c, into, 0);
 }
 
 int sq_tag_delete(struct store_conn *base, int64_t user_id, int64_t id)
 {
     struct sq_conn *c = sq_active(base);
+    struct tag check;
+    int rc0 = sq_tag_get(base, user_id, id, &check);
+    if (rc0)
+        return rc0;
+    if ((rc0 = refresh_tagged(c, id, id)))
+        return rc0;
     sqlite3_stmt *st = sq_stmt(c, "DELETE FROM tags WHERE id = ?1 AND user_id = ?2");
     if (!st)
         return TOCK_ESTORE;
