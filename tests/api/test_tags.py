@@ -246,3 +246,33 @@ def test_tag_endpoints_require_auth(anon):
     assert_error(anon.post("/api/v1/tags", {"name": "x"}), 401, "unauthorized")
     assert_error(anon.patch("/api/v1/tags/1", {"name": "x"}), 401, "unauthorized")
     assert_error(anon.delete("/api/v1/tags/1"), 401, "unauthorized")
+
+
+def test_search_and_tag_filter_follow_rename_merge_and_delete(user):
+    """Tag changes reach the search index and the tag filter of every affected task."""
+    a = user.post("/api/v1/tasks", {"title": "alpha", "tags": ["zebra"]}).json()
+    b = user.post("/api/v1/tasks", {"title": "beta", "tags": ["zebra", "yak"]}).json()
+    tags = {t["name"]: t["id"] for t in user.get("/api/v1/tags").json()["items"]}
+
+    def found(**params):
+        return {t["id"] for t in user.get("/api/v1/tasks", params=params).json()["items"]}
+
+    assert found(q="zebra") == {a["id"], b["id"]}
+    r = user.patch(f"/api/v1/tags/{tags['zebra']}", {"name": "okapi"})
+    assert r.status_code == 200, r.text
+    assert found(q="zebra") == set()
+    assert found(q="okapi") == {a["id"], b["id"]}
+    assert found(tag="okapi") == {a["id"], b["id"]}
+    # Merge okapi into yak: a gains yak, b keeps one yak.
+    r = user.patch(f"/api/v1/tags/{tags['zebra']}", {"name": "yak"})
+    assert r.status_code == 200, r.text
+    assert found(q="okapi") == set()
+    assert found(q="yak") == {a["id"], b["id"]}
+    assert user.get(f"/api/v1/tasks/{a['id']}").json()["tags"] == ["yak"]
+    assert user.get(f"/api/v1/tasks/{b['id']}").json()["tags"] == ["yak"]
+    r = user.delete(f"/api/v1/tags/{tags['yak']}")
+    assert r.status_code == 204
+    assert found(q="yak") == set()
+    assert found(tag="yak") == set()
+    assert user.get(f"/api/v1/tasks/{b['id']}").json()["tags"] == []
+    assert found(q="beta") == {b["id"]}
