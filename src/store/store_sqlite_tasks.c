@@ -367,17 +367,11 @@ int sq_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
                          "5.0, 1.0, 0.0) AS rk FROM tasks_fts WHERE tasks_fts MATCH ?)");
         bs(&q, match.data);
     }
-    /*
-     * The page is chosen first over bare task columns (filters, keyset, ORDER BY,
-     * LIMIT), so the default order can come straight from an index and stop after
-     * limit + 1 rows; tags are then gathered for the rows of the page only.
-     */
-    buf_printf(&q.sql, "%spage AS MATERIALIZED (SELECT t.*, %s AS rk", f->q ? ", " : "WITH ",
-               f->q ? "m.rk" : "0.0");
-    for (size_t i = 0; i < f->nsort; i++)
-        buf_printf(&q.sql, ", %s AS s%zu", sort_expr(&f->sort[i]), i);
-    buf_printf(&q.sql, " FROM tasks t%s WHERE t.user_id = ? AND t.deleted_at IS NULL",
-               f->q ? " JOIN m ON m.id = t.id" : "");
+    /* With tags kept in tasks.tags_text, one SELECT serves: the default order reads
+     * straight off tasks_list_default and stops after limit + 1 rows. */
+    buf_printf(&q.sql, "%sSELECT " TASK_COLS ", %s FROM tasks t%s WHERE t.user_id = ? AND "
+                       "t.deleted_at IS NULL",
+               f->q ? " " : "", f->q ? "m.rk" : "0.0", f->q ? " JOIN m ON m.id = t.id" : "");
     bi(&q, user_id);
     if (f->status_mask)
         mask_in(&q, "t.status", f->status_mask);
@@ -438,11 +432,7 @@ int sq_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
     buf_puts(&q.sql, " ORDER BY ");
     for (size_t i = 0; i < f->nsort; i++)
         buf_printf(&q.sql, "%s %s, ", sort_expr(&f->sort[i]), f->sort[i].desc ? "DESC" : "ASC");
-    buf_printf(&q.sql, "t.id ASC LIMIT %d) SELECT " TASK_COLS ", t.rk FROM page t ORDER BY ",
-               f->limit + 1);
-    for (size_t i = 0; i < f->nsort; i++)
-        buf_printf(&q.sql, "t.s%zu %s, ", i, f->sort[i].desc ? "DESC" : "ASC");
-    buf_puts(&q.sql, "t.id ASC");
+    buf_printf(&q.sql, "t.id ASC LIMIT %d", f->limit + 1);
 
     int rc = 0;
     sqlite3_stmt *st = q.sql.data && !q.sql.len ? NULL : sq_stmt(c, q.sql.data);
