@@ -329,3 +329,23 @@ def test_keep_alive_with_requests_session(server, op):
     s.close()
     assert requests.get(server.url + "/healthz", timeout=30).status_code == 200
     assert server.alive()
+
+
+def test_metrics_pass_promtool(server, op):
+    """The exposition is checked by Prometheus' own linter (Debian's `prometheus`
+    package, installed by scripts/deps.sh), after traffic on several routes."""
+    import shutil
+    import subprocess
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool missing: scripts/deps.sh test installs the prometheus package"
+    op.get("/api/v1/tasks")
+    op.get("/api/v1/nope")
+    requests.delete(server.url + "/healthz", timeout=10)
+    body = requests.get(server.url + "/metrics", timeout=10).text
+    assert "tock_http_requests_total" in body
+    r = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
+                       text=True, timeout=60)
+    # promtool exits 0 when the text parses; it prints lint advice on stdout/stderr.
+    assert r.returncode == 0, r.stdout + r.stderr
+    problems = [l for l in (r.stdout + r.stderr).splitlines() if l.strip()]
+    assert problems == [], problems
