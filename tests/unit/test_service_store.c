@@ -233,7 +233,7 @@ static int collect(const struct bus_msg *m, void *arg)
     if (c->n < 64) {
         snprintf(c->types[c->n], sizeof c->types[0], "%s",
                  json_string_value(json_object_get(ev, "type")));
-        c->seen_subject[c->n] = atoll(json_string_value(json_object_get(ev, "subject")));
+        c->seen_subject[c->n] = id_parse(json_string_value(json_object_get(ev, "subject")));
     }
     c->n++;
     json_decref(ev);
