@@ -221,7 +221,8 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
     NUM("TOCK_DB_POOL", cfg->threads + 4, 2, 512, db_pool);
     NUM("TOCK_DB_BUSY_TIMEOUT", 5000, 0, 600000, db_busy_timeout_ms);
     NUM("TOCK_MAX_BODY", 1 << 20, 1024, 64 << 20, max_body);
-    NUM("TOCK_MAX_HEADER", 16 << 10, 1024, 48 << 10, max_header);
+    /* At most 24 KiB: beyond that MHD's 32 KiB connection buffer answers first. */
+    NUM("TOCK_MAX_HEADER", 8 << 10, 1024, 24 << 10, max_header);
     NUM("TOCK_MAX_URL", 8 << 10, 256, 32 << 10, max_url);
     NUM("TOCK_MAX_CONNECTIONS", 10000, 1, 1000000, max_connections);
     NUM("TOCK_MAX_CONNECTIONS_PER_IP", 0, 0, 1000000, max_connections_per_ip);
