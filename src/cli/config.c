@@ -213,11 +213,14 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
     } while (0)
     NUM("TOCK_JWT_TTL", 7 * 24 * 3600, 60, 366LL * 24 * 3600, jwt_ttl_s);
     /*
-     * Many more threads than cores: handlers block on the database, and with group
-     * commit the number of writers waiting together is the batch size (measured on
-     * 2 cores: 4 threads ~1,800 durable creates/s, 32 threads ~3,000; reads unchanged).
+     * More threads than cores: handlers block on the database, and with group commit
+     * the writers waiting together form one batch. Measured on 2 cores (bench/README):
+     * 8 threads ~1,850 durable creates/s and /healthz at ~98% of nginx; 32 threads
+     * ~2,350 creates/s but /healthz at ~65% (context switches). Write-heavy
+     * deployments can raise TOCK_THREADS.
      */
-    NUM("TOCK_THREADS", ncpu * 16 > 128 ? 128 : ncpu * 16, 1, 256, threads);
+    long def_threads = ncpu * 4 < 8 ? 8 : (ncpu * 4 > 128 ? 128 : ncpu * 4);
+    NUM("TOCK_THREADS", def_threads, 1, 256, threads);
     NUM("TOCK_DB_POOL", cfg->threads + 4, 2, 512, db_pool);
     NUM("TOCK_DB_BUSY_TIMEOUT", 5000, 0, 600000, db_busy_timeout_ms);
     NUM("TOCK_MAX_BODY", 1 << 20, 1024, 64 << 20, max_body);
