@@ -207,7 +207,7 @@ static int open_conn(struct store *s, struct sq_conn *c, char *err, size_t errle
     char pragmas[256];
     snprintf(pragmas, sizeof pragmas,
              "PRAGMA journal_mode=WAL; PRAGMA synchronous=%s; PRAGMA foreign_keys=ON; "
-             "PRAGMA temp_store=MEMORY;",
+             "PRAGMA temp_store=MEMORY; PRAGMA mmap_size=268435456;",
              s->cfg.sync_full ? "FULL" : "NORMAL");
     return exec_sql(c->db, pragmas, err, errlen);
 }
