@@ -230,7 +230,6 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
     NUM("TOCK_MAX_CONNECTIONS", 10000, 1, 1000000, max_connections);
     NUM("TOCK_MAX_CONNECTIONS_PER_IP", 0, 0, 1000000, max_connections_per_ip);
     NUM("TOCK_IDLE_TIMEOUT", 60, 1, 3600, idle_timeout_s);
-    NUM("TOCK_SHUTDOWN_TIMEOUT", 10, 0, 600, shutdown_timeout_s);
     NUM("TOCK_LOGIN_MAX_FAILURES", 10, 1, 64, login_max_failures);
     NUM("TOCK_LOGIN_WINDOW", 300, 1, 86400, login_window_s);
 #undef NUM

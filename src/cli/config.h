@@ -27,7 +27,6 @@ struct tock_config {
     bool db_sync_full;
     size_t max_body, max_header, max_url;
     unsigned max_connections, max_connections_per_ip, idle_timeout_s;
-    int shutdown_timeout_s;
     bool access_log;
     int log_level;
     int login_max_failures, login_window_s;

@@ -245,9 +245,16 @@ int svc_authenticate(struct svc *s, const char *bearer, struct user *out)
         struct store_conn *c;
         if ((rc = s->ops->acquire(s->store, &c)))
             return rc;
-        rc = s->ops->token_lookup(c, hash, clock_now_ms(), &user_id);
+        int64_t token_id = 0, last = 0, now = clock_now_ms();
+        rc = s->ops->token_lookup(c, hash, &token_id, &user_id, &last);
         if (!rc)
             rc = s->ops->user_by_id(c, user_id, out);
+        if (!rc && now - last > 60000) {
+            /* last_used_at to the minute, through a normal write unit (group commit);
+             * failing to record it must not fail the request. */
+            if (s->ops->begin(c, true) == 0)
+                svc_finish(s, c, s->ops->token_touch(c, token_id, now), false);
+        }
         s->ops->release(c);
         return rc == TOCK_ENOTFOUND ? TOCK_EAUTH : rc;
     }

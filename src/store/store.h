@@ -62,8 +62,10 @@ struct store_ops {
     int (*token_insert)(struct store_conn *c, struct api_token *t, const char *hash);
     int (*token_list)(struct store_conn *c, int64_t user_id, struct api_token **out, size_t *n);
     int (*token_delete)(struct store_conn *c, int64_t user_id, int64_t id);
-    /* Finds a token by hash; updates last_used_at when older than a minute. */
-    int (*token_lookup)(struct store_conn *c, const char *hash, int64_t now, int64_t *user_id);
+    /* Finds a token by hash: its id, owner and last use (0: never). Reads only. */
+    int (*token_lookup)(struct store_conn *c, const char *hash, int64_t *token_id,
+                        int64_t *user_id, int64_t *last_used_at);
+    int (*token_touch)(struct store_conn *c, int64_t token_id, int64_t now);
 
     /* Inserts t (tags, search index included); sets t->id and t->series_id if 0. */
     int (*task_insert)(struct store_conn *c, struct task *t);

@@ -629,8 +629,8 @@ static int sq_token_delete(struct store_conn *base, int64_t user_id, int64_t id)
     return rc;
 }
 
-static int sq_token_lookup(struct store_conn *base, const char *hash, int64_t now,
-                           int64_t *user_id)
+static int sq_token_lookup(struct store_conn *base, const char *hash, int64_t *token_id,
+                           int64_t *user_id, int64_t *last_used_at)
 {
     struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st =
@@ -643,20 +643,22 @@ static int sq_token_lookup(struct store_conn *base, const char *hash, int64_t no
         sqlite3_reset(st);
         return rc == SQLITE_DONE ? TOCK_ENOTFOUND : sq_err(c, rc, "token_lookup");
     }
-    int64_t id = sqlite3_column_int64(st, 0);
+    *token_id = sqlite3_column_int64(st, 0);
     *user_id = sqlite3_column_int64(st, 1);
-    int64_t last = sqlite3_column_int64(st, 2);
+    *last_used_at = sqlite3_column_int64(st, 2);
     sqlite3_reset(st);
-    if (now - last > 60000) {
-        /* Best effort and rate-limited: a failed touch must not fail the request. */
-        st = sq_stmt(c, "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1");
-        if (st) {
-            sqlite3_bind_int64(st, 1, id);
-            sqlite3_bind_int64(st, 2, now);
-            sq_exec_stmt(c, st, "token_touch");
-        }
-    }
     return 0;
+}
+
+static int sq_token_touch(struct store_conn *base, int64_t token_id, int64_t now)
+{
+    struct sq_conn *c = sq_active(base);
+    sqlite3_stmt *st = sq_stmt(c, "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, token_id);
+    sqlite3_bind_int64(st, 2, now);
+    return sq_exec_stmt(c, st, "token_touch");
 }
 
 /* ---- outbox ---- */
@@ -810,6 +812,7 @@ const struct store_ops store_sqlite_ops = {
     .token_list = sq_token_list,
     .token_delete = sq_token_delete,
     .token_lookup = sq_token_lookup,
+    .token_touch = sq_token_touch,
     .task_insert = sq_task_insert,
     .task_get = sq_task_get,
     .task_update = sq_task_update,
