@@ -52,7 +52,8 @@ static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bo
         return rc;
     struct outbox_row *rows = NULL;
     size_t n = 0;
-    rc = svc->ops->outbox_fetch(c, *hwm, RELAY_BATCH, true, &rows, &n);
+    rc = svc->ops->outbox_fetch(c, svc->ops->ordered_commits ? *hwm : 0, RELAY_BATCH, true,
+                                &rows, &n);
     svc->ops->release(c);
     if (rc)
         return rc;
@@ -136,9 +137,8 @@ static void *run(void *arg)
     struct relay *r = arg;
     int64_t backoff = 0;
     /*
-     * High-water mark: every row up to it is published. Safe with SQLite, where
-     * writers are serialized and so commit in id order; a backend with concurrent
-     * writers must keep reading from its own claim state instead.
+     * High-water mark: every row up to it is published. Used only when the store
+     * declares ordered_commits (SQLite: serialized writers commit in id order).
      */
     int64_t hwm = 0;
     for (;;) {

@@ -40,6 +40,12 @@ struct store_config {
 
 struct store_ops {
     const char *name;
+    /*
+     * True when transactions commit in the order their outbox ids were assigned
+     * (SQLite: writers are serialized). Only then may the relay skip rows below its
+     * high-water mark; otherwise it rescans unpublished rows from the start.
+     */
+    bool ordered_commits;
     /* Opens the backend for url (scheme already matched); migrates the schema. */
     int (*open)(const char *url, const struct store_config *cfg, struct store **out, char *err,
                 size_t errlen);

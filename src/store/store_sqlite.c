@@ -796,6 +796,7 @@ static int sq_task_history(struct store_conn *base, int64_t user_id, int64_t tas
 
 const struct store_ops store_sqlite_ops = {
     .name = "sqlite",
+    .ordered_commits = true,
     .open = sq_open,
     .close = sq_close,
     .acquire = sq_acquire,
