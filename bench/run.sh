@@ -51,12 +51,6 @@ done
 [ -x "$TOCK_BIN" ] || die "$TOCK_BIN not found or not executable (make build)"
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/tock-bench.XXXXXX")
-# Run a snapshot of the binary, so that a rebuild during the run cannot change it.
-TOCK_SRC=$TOCK_BIN
-mkdir -p "$TMP/bin"
-cp "$TOCK_BIN" "$TMP/bin/tock"
-TOCK_BIN=$TMP/bin/tock
-TOCK_SHA=$(sha256sum "$TOCK_BIN" | cut -d' ' -f1)
 TOCK_PID="" NGINX_PID="" WRK_PID="" PERF_PID="" TOCK_EXIT=""
 
 stop_pid() { # stop_pid PID [seconds]: TERM, wait, then KILL
@@ -89,6 +83,13 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# Run a snapshot of the binary, so that a rebuild during the run cannot change it.
+TOCK_SRC=$TOCK_BIN
+mkdir -p "$TMP/bin"
+cp "$TOCK_BIN" "$TMP/bin/tock"
+TOCK_BIN=$TMP/bin/tock
+TOCK_SHA=$(sha256sum "$TOCK_BIN" | cut -d' ' -f1)
 
 # ---------------------------------------------------------------- file descriptors
 hard=$(ulimit -Hn)
@@ -214,6 +215,13 @@ run_wrk() {
   return "$st"
 }
 
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# tock_ticks: user+system CPU time of tock so far, in clock ticks (0 if unknown)
+tock_ticks() {
+  awk '{sub(/^.*\) /, ""); print $12 + $13}' "/proc/$TOCK_PID/stat" 2>/dev/null || echo 0
+}
+now_ms() { date +%s%3N; }
+
 # parse_wrk FILE -> "rps p50 p99 non2xx errors requests bytes_per_resp" (ms, bytes)
 parse_wrk() {
   awk '
@@ -239,7 +247,7 @@ parse_wrk() {
 
 for scenario in $SCENARIOS; do
   if [ "$scenario" != nginx ] && [ "$TOCK_DEAD" = 1 ]; then
-    for c in $CONNS; do printf '%s\t%s\tserver down\t-\t-\t-\t-\t-\t-\n' "$scenario" "$c" >>"$ROWS"; done
+    for c in $CONNS; do printf '%s\t%s\tserver down\t-\t-\t-\t-\t-\t-\t-\n' "$scenario" "$c" >>"$ROWS"; done
     continue
   fi
   wrk_args "$scenario"
@@ -248,19 +256,27 @@ for scenario in $SCENARIOS; do
   fi
   for c in $CONNS; do
     if [ "$scenario" != nginx ] && [ "$TOCK_DEAD" = 1 ]; then
-      printf '%s\t%s\tserver down\t-\t-\t-\t-\t-\t-\n' "$scenario" "$c" >>"$ROWS"
+      printf '%s\t%s\tserver down\t-\t-\t-\t-\t-\t-\t-\n' "$scenario" "$c" >>"$ROWS"
       continue
     fi
     out=$RAW/${scenario}_c$c.txt
     log "wrk $scenario: $c connections, $DURATION"
+    t0=$(now_ms)
+    k0=$(tock_ticks)
     if ! run_wrk "$out" "$THREADS" "$c" "$DURATION" "${ARGS[@]}"; then
       log "wrk exited non-zero for $scenario at $c connections:"
       tail -n 5 "$out" >&2 || true
     fi
+    k1=$(tock_ticks)
+    t1=$(now_ms)
+    cpu=-
+    if [ "$scenario" != nginx ] && [ "$k1" -gt 0 ] && [ "$t1" -gt "$t0" ]; then
+      cpu=$(awk -v k=$((k1 - k0)) -v hz="$CLK_TCK" -v ms=$((t1 - t0)) 'BEGIN {printf "%.0f", 100 * k / hz / (ms / 1000)}')
+    fi
     read -r rps p50 p99 non2xx errs reqs bpr < <(parse_wrk "$out")
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$c" "$rps" "$p50" "$p99" \
-      "$non2xx" "$errs" "$reqs" "$bpr" >>"$ROWS"
-    log "  -> $rps req/s, p50 ${p50} ms, p99 ${p99} ms, non-2xx $non2xx, socket errors $errs"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$scenario" "$c" "$rps" "$p50" "$p99" \
+      "$non2xx" "$errs" "$reqs" "$bpr" "$cpu" >>"$ROWS"
+    log "  -> $rps req/s, p50 ${p50} ms, p99 ${p99} ms, non-2xx $non2xx, socket errors $errs, tock CPU ${cpu} (% of a core)"
     if [ "$scenario" != nginx ]; then
       if ! tock_alive; then
         tock_died
@@ -369,13 +385,15 @@ MD=$TMP/latest.md
     "PATCH rotates over the seeded ids (priority + description, no If-Match); create adds new tasks (runs last)"
   echo "- seeding: $(seed_field seed_creates_per_s) creates/s from 8 python threads"
   echo
-  echo "| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors (connect/read/write/timeout) | requests | avg bytes/resp |"
-  echo "|---|---:|---:|---:|---:|---:|---|---:|---:|"
-  while IFS=$'\t' read -r s c rps p50 p99 non2xx errs reqs bpr; do
-    echo "| $s | $c | $rps | $p50 | $p99 | $non2xx | $errs | $reqs | $bpr |"
+  echo "| scenario | conns | req/s | p50 ms | p99 ms | non-2xx | socket errors (connect/read/write/timeout) | requests | avg bytes/resp | tock CPU |"
+  echo "|---|---:|---:|---:|---:|---:|---|---:|---:|---:|"
+  while IFS=$'\t' read -r s c rps p50 p99 non2xx errs reqs bpr cpu; do
+    [ "$cpu" = - ] || cpu="$cpu%"
+    echo "| $s | $c | $rps | $p50 | $p99 | $non2xx | $errs | $reqs | $bpr | $cpu |"
   done <"$ROWS"
   echo
-  echo "avg bytes/resp counts headers and body as wrk read them."
+  echo "avg bytes/resp counts headers and body as wrk read them. tock CPU: user + system time of"
+  echo "the tock process during the run, in % of one core ($(nproc) cores in all, shared with wrk)."
   echo
   echo "## targets (issue 2, section 9)"
   echo
