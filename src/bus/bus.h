@@ -1,5 +1,5 @@
 /*
- * bus.h — the message bus interface. A backend (bus_local.c today; Kafka and Dapr
+ * bus.h — the message bus interface. A backend (bus_local.c, bus_kafka.c; Dapr
  * next) is a `const struct bus_ops` table chosen by TOCK_BUS at start-up. The bus
  * moves CloudEvents as opaque bytes; it knows no tasks.
  *
@@ -42,12 +42,26 @@ struct bus_ops {
     void (*stop)(struct bus *b);
     /* 0 when the broker is reachable (readiness). */
     int (*health)(struct bus *b);
+    /*
+     * Optional (NULL: the relay calls publish once per message). Publishes msgs[0..n)
+     * in order and waits once for all of them; on return *published is the length of
+     * the prefix the bus durably accepted (same meaning as publish returning 0 for
+     * each), in order. Returns 0 when *published == n, else an error (TOCK_EBUS);
+     * messages after the prefix may or may not have been delivered (at least once).
+     * msgs and their strings are borrowed for the duration of the call.
+     */
+    int (*publish_batch)(struct bus *b, const struct bus_msg *msgs, size_t n,
+                         size_t *published);
 };
 
-/* Picks a backend by TOCK_BUS: "local" (default). */
+/*
+ * Picks a backend by TOCK_BUS: "local" (default) or "kafka:HOST:PORT,..." (the
+ * Kafka backend also reads TOCK_TOPIC_PREFIX and TOCK_KAFKA_*; see docs/kafka.md).
+ */
 int bus_open(const char *spec, struct bus **out, const struct bus_ops **ops, char *err,
              size_t errlen);
 
 extern const struct bus_ops bus_local_ops;
+extern const struct bus_ops bus_kafka_ops;
 
 #endif

@@ -109,14 +109,3 @@ const struct bus_ops bus_local_ops = {
     .stop = local_stop,
     .health = local_health,
 };
-
-int bus_open(const char *spec, struct bus **out, const struct bus_ops **ops, char *err,
-             size_t errlen)
-{
-    if (!spec || !*spec || strcmp(spec, "local") == 0) {
-        *ops = &bus_local_ops;
-        return bus_local_ops.open(spec, out, err, errlen);
-    }
-    snprintf(err, errlen, "TOCK_BUS: unsupported bus '%s' (use local)", spec);
-    return TOCK_EINVAL;
-}

@@ -2,7 +2,9 @@
  * relay.c — outbox -> bus. One thread; each pass reads up to a batch of
  * unpublished rows in id order, publishes them one by one and stops at the first
  * failure (so nothing after a failed row overtakes it: per-user order holds),
- * then marks the published prefix in one transaction. A crash between publish
+ * then marks the published prefix in one transaction. A bus with publish_batch
+ * (Kafka) gets the whole batch at once and reports the acknowledged prefix, which
+ * is marked the same way. A crash between publish
  * and mark republishes those rows: delivery is at least once and consumers
  * dedupe by event id.
  */
@@ -31,6 +33,7 @@ struct relay {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool kicked, stopping;
+    bool failing; /* the last pass failed (bus or store down); written by the thread */
 };
 
 static const char *topic_static(const char *t)
@@ -65,14 +68,38 @@ static int pass(struct svc *svc, struct bus *bus, const struct bus_ops *bops, bo
         outbox_rows_free(rows, n);
         return TOCK_ENOMEM;
     }
-    for (; ok < n; ok++) {
-        struct bus_msg m = {rows[ok].topic, rows[ok].key, rows[ok].event_json,
-                            strlen(rows[ok].event_json), rows[ok].event_id};
-        if ((bus_rc = bops->publish(bus, &m)))
-            break;
-        seqs[ok] = rows[ok].seq;
-        metrics_counter_add("tock_events_published_total", "topic", topic_static(rows[ok].topic),
-                            1);
+    if (bops->publish_batch && n) {
+        /* The whole batch in flight at once, one wait: the bus reports the acked prefix. */
+        struct bus_msg *msgs = calloc(n, sizeof *msgs);
+        if (!msgs) {
+            free(seqs);
+            outbox_rows_free(rows, n);
+            return TOCK_ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+            msgs[i] = (struct bus_msg){rows[i].topic, rows[i].key, rows[i].event_json,
+                                       strlen(rows[i].event_json), rows[i].event_id};
+        bus_rc = bops->publish_batch(bus, msgs, n, &ok);
+        free(msgs);
+        if (ok > n)
+            ok = n;
+        if (!bus_rc && ok < n)
+            bus_rc = TOCK_EBUS;
+        for (size_t i = 0; i < ok; i++) {
+            seqs[i] = rows[i].seq;
+            metrics_counter_add("tock_events_published_total", "topic",
+                                topic_static(rows[i].topic), 1);
+        }
+    } else {
+        for (; ok < n; ok++) {
+            struct bus_msg m = {rows[ok].topic, rows[ok].key, rows[ok].event_json,
+                                strlen(rows[ok].event_json), rows[ok].event_id};
+            if ((bus_rc = bops->publish(bus, &m)))
+                break;
+            seqs[ok] = rows[ok].seq;
+            metrics_counter_add("tock_events_published_total", "topic",
+                                topic_static(rows[ok].topic), 1);
+        }
     }
     if (ok) {
         if (!(rc = svc->ops->acquire(svc->store, &c))) {
@@ -149,6 +176,7 @@ static void *run(void *arg)
             break;
         bool more = false;
         int rc = pass(r->svc, r->bus, r->bus_ops, &more, &hwm);
+        r->failing = rc < 0;
         if (rc < 0) {
             backoff = backoff ? backoff * 2 : RELAY_BACKOFF_MIN_MS;
             if (backoff > RELAY_BACKOFF_MAX_MS)
@@ -205,7 +233,11 @@ void relay_stop(struct relay *r)
     pthread_mutex_unlock(&r->mu);
     pthread_join(r->thread, NULL);
     int n = 0;
-    if (relay_drain(r->svc, r->bus, r->bus_ops, &n) == 0 && n)
+    /*
+     * The thread is joined, so failing is stable. If the bus was failing, a last
+     * attempt would only wait out another timeout: the rows stay in the outbox.
+     */
+    if (!r->failing && relay_drain(r->svc, r->bus, r->bus_ops, &n) == 0 && n)
         log_msg(LOG_INFO, "relay: flushed %d events at shutdown", n);
     pthread_mutex_destroy(&r->mu);
     pthread_cond_destroy(&r->cv);

@@ -5,8 +5,9 @@
  * commit appended rows (relay_kick) and polls every second for rows written by
  * other processes.
  *
- * Lifetime: relay_start spawns one thread; relay_stop makes one last bounded
- * attempt to publish what is pending, joins the thread and frees the relay.
+ * Lifetime: relay_start spawns one thread; relay_stop joins the thread, makes one
+ * last bounded attempt to publish what is pending (skipped when the thread's last
+ * pass failed: the bus is down and the rows stay in the outbox) and frees the relay.
  */
 #ifndef TOCK_ROLES_RELAY_H
 #define TOCK_ROLES_RELAY_H

@@ -11,6 +11,11 @@ int store_open(const char *url, const struct store_config *cfg, struct store **o
         *ops = &store_sqlite_ops;
         return store_sqlite_ops.open(url, cfg, out, err, errlen);
     }
-    snprintf(err, errlen, "TOCK_DB: unsupported database URL (use sqlite:PATH)");
+    if (strncmp(url, "postgres://", 11) == 0 || strncmp(url, "postgresql://", 13) == 0) {
+        *ops = &store_pg_ops;
+        return store_pg_ops.open(url, cfg, out, err, errlen);
+    }
+    snprintf(err, errlen,
+             "TOCK_DB: unsupported database URL (use sqlite:PATH or postgres://...)");
     return TOCK_EINVAL;
 }

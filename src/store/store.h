@@ -1,5 +1,5 @@
 /*
- * store.h — the storage interface. A backend (store_sqlite.c; store_pg.c next) is
+ * store.h — the storage interface. A backend (store_sqlite.c, store_pg.c) is
  * a `const struct store_ops` table chosen by URL scheme at start-up
  * (store_open). Callers borrow a connection per unit of work (store_acquire),
  * run one transaction on it, and give it back (store_release); nothing holds a
@@ -118,5 +118,6 @@ int store_open(const char *url, const struct store_config *cfg, struct store **o
                const struct store_ops **ops, char *err, size_t errlen);
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_pg_ops;
 
 #endif

@@ -5,7 +5,22 @@ TOCK_BIN selects the binary (default: build-asan/tock, the sanitizer build that
 `make test` produces). Each server's stdout (access log) and stderr are kept in
 its temp dir; at shutdown the fixture asserts a clean exit (status 0 after
 SIGTERM) and no sanitizer report in stderr.
+
+Every test that uses the `store` fixture (directly or through `server` /
+`fresh_server`) runs once per store backend: TOCK_TEST_STORES (default
+"sqlite,postgres") lists them, and test ids show [sqlite] / [postgres]. For
+PostgreSQL the fixture starts its own throwaway server from Debian's binaries
+(/usr/lib/postgresql/*/bin; PG_BINDIR overrides): initdb into a temp dir (as the
+`postgres` system user when the tests run as root), listening only on a unix
+socket in that dir, one fresh database per tock server, stopped at session end.
+fsync stays on; synchronous_commit=off only skips waiting for the WAL flush at
+commit (a crash of the test server could lose the last commits, which no test
+does), and saves ~1 ms per write request.
 """
+import atexit
+import glob
+import pwd
+import shutil
 import json
 import os
 import signal
@@ -23,6 +38,128 @@ TOCK_BIN = os.environ.get("TOCK_BIN", os.path.join(ROOT, "build-asan", "tock"))
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
+TEST_STORES = [s.strip() for s in os.environ.get("TOCK_TEST_STORES", "sqlite,postgres").split(",")
+               if s.strip()]
+
+
+def _pg_bindir():
+    cands = [os.environ["PG_BINDIR"]] if os.environ.get("PG_BINDIR") else []
+    cands += sorted(glob.glob("/usr/lib/postgresql/*/bin"),
+                    key=lambda p: int(p.split("/")[-2]) if p.split("/")[-2].isdigit() else 0,
+                    reverse=True)
+    which = shutil.which("initdb")
+    if which:
+        cands.append(os.path.dirname(which))
+    for d in cands:
+        if os.path.exists(os.path.join(d, "initdb")) and os.path.exists(os.path.join(d, "pg_ctl")):
+            return d
+    raise RuntimeError("PostgreSQL server binaries not found (install Debian's `postgresql`, "
+                       "e.g. scripts/deps.sh test, or run with TOCK_TEST_STORES=sqlite)")
+
+
+class Postgres:
+    """A throwaway PostgreSQL cluster in a temp dir, reachable on a unix socket there."""
+
+    def __init__(self):
+        self.bindir = _pg_bindir()
+        self.dir = tempfile.mkdtemp(prefix="tock-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.log = os.path.join(self.dir, "server.log")
+        self.runas = []
+        if os.geteuid() == 0:
+            # initdb/postgres refuse to run as root: use the package's system user.
+            try:
+                pwd.getpwnam("postgres")
+            except KeyError:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                                "/usr/sbin/nologin", "postgres"], check=True)
+            pw = pwd.getpwnam("postgres")
+            os.chown(self.dir, pw.pw_uid, pw.pw_gid)
+            self.runas = ["runuser", "-u", "postgres", "--"]
+        # --no-sync only for initdb's own files (a crash mid-initdb just fails the run).
+        self._run(["initdb", "-D", self.data, "-U", "postgres", "-A", "trust", "-E", "UTF8",
+                   "--locale=C.UTF-8", "--no-sync", "--no-instructions"], timeout=120)
+        opts = (f"-k {self.dir} -c listen_addresses='' -c max_connections=400 "
+                "-c synchronous_commit=off -c shared_buffers=64MB")
+        self._run(["pg_ctl", "-D", self.data, "-l", self.log, "-o", opts, "-w", "-t", "60",
+                   "start"], timeout=90)
+        deadline = time.monotonic() + 30
+        while self._psql("SELECT 1", check=False).returncode != 0:
+            if time.monotonic() > deadline:
+                raise RuntimeError("PostgreSQL did not accept connections in 30 s: " +
+                                   self.server_log())
+            time.sleep(0.1)
+
+    def _run(self, args, timeout=60, check=True):
+        cmd = self.runas + [os.path.join(self.bindir, args[0])] + args[1:]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                           stdin=subprocess.DEVNULL, cwd=self.dir)
+        if check and r.returncode != 0:
+            raise RuntimeError(f"{cmd} -> {r.returncode}: {r.stdout}{r.stderr}"
+                               f"{self.server_log()}")
+        return r
+
+    def _psql(self, sql, check=True, db="postgres"):
+        return self._run(["psql", "-X", "-q", "-h", self.dir, "-U", "postgres", "-d", db,
+                          "-v", "ON_ERROR_STOP=1", "-c", sql], check=check)
+
+    def server_log(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")[-4000:]
+        except OSError:
+            return ""
+
+    def url(self, db):
+        return f"postgresql://postgres@/{db}?host={self.dir}"
+
+    def create_db(self):
+        name = "tock_" + uuid.uuid4().hex[:12]
+        self._psql(f"CREATE DATABASE {name}")
+        return name
+
+    def drop_db(self, name):
+        self._psql(f"DROP DATABASE IF EXISTS {name}", check=False)
+
+    def stop(self):
+        self._run(["pg_ctl", "-D", self.data, "-m", "fast", "-w", "stop"], check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+_PG = None
+
+
+def postgres():
+    """The session's PostgreSQL cluster, started on first use."""
+    global _PG
+    if _PG is None:
+        _PG = Postgres()
+        atexit.register(_stop_postgres)
+    return _PG
+
+
+def _stop_postgres():
+    global _PG
+    if _PG is not None:
+        pg, _PG = _PG, None
+        pg.stop()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    _stop_postgres()
+
+
+def new_db(store, dir_):
+    """A fresh, empty database for `store`: (TOCK_DB URL, cleanup callable)."""
+    if store == "sqlite":
+        return f"sqlite:{dir_}/tock.db", lambda: None
+    if store == "postgres":
+        pg = postgres()
+        name = pg.create_db()
+        return pg.url(name), lambda: pg.drop_db(name)
+    raise ValueError(f"unknown store {store!r} in TOCK_TEST_STORES")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -32,19 +169,27 @@ def free_port():
 class Server:
     """One running `tock serve` process."""
 
-    def __init__(self, extra_env=None):
+    def __init__(self, extra_env=None, store="sqlite"):
         self.dir = tempfile.mkdtemp(prefix="tock-test-")
+        self.store = store
+        self._drop_db = lambda: None
+        extra_env = dict(extra_env or {})
+        if "TOCK_DB" not in extra_env:
+            extra_env["TOCK_DB"], self._drop_db = new_db(store, self.dir)
+            # Files the server keeps next to its data (a generated JWT secret) stay in
+            # the temp dir (a sqlite: URL already puts them there).
+            if store != "sqlite":
+                extra_env.setdefault("TOCK_DATA_DIR", self.dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ)
         env.update({
-            "TOCK_DB": f"sqlite:{self.dir}/tock.db",
             "TOCK_LISTEN": f"127.0.0.1:{self.port}",
             "TOCK_JWT_SECRET": JWT_SECRET,
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:exitcode=99",
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:exitcode=98",
         })
-        env.update(extra_env or {})
+        env.update(extra_env)
         self.env = env
         self.stdout_path = os.path.join(self.dir, "stdout.log")
         self.stderr_path = os.path.join(self.dir, "stderr.log")
@@ -97,6 +242,7 @@ class Server:
                 raise AssertionError("tock did not stop within 30 s of SIGTERM")
         self._out.close()
         self._err.close()
+        self._drop_db()
         err = self.stderr()
         assert "ERROR: AddressSanitizer" not in err, err[-4000:]
         assert "ERROR: LeakSanitizer" not in err, err[-4000:]
@@ -175,16 +321,22 @@ def assert_error(r, status, code=None, field=None):
     return err
 
 
+@pytest.fixture(scope="session", params=TEST_STORES)
+def store(request):
+    """The store backend under test: every test using it runs once per backend."""
+    return request.param
+
+
 @pytest.fixture(scope="session")
-def server():
-    s = Server()
+def server(store):
+    s = Server(store=store)
     yield s
     s.stop()
 
 
 @pytest.fixture
-def fresh_server():
-    s = Server()
+def fresh_server(store):
+    s = Server(store=store)
     yield s
     s.stop()
 

@@ -7,7 +7,7 @@ import tempfile
 
 import requests
 
-from conftest import TOCK_BIN, Server, assert_error
+from conftest import TOCK_BIN, Server, assert_error, new_db
 
 
 def run(args, env, stdin=None):
@@ -15,19 +15,20 @@ def run(args, env, stdin=None):
                           text=True, timeout=60)
 
 
-def cli_env(db_dir, **extra):
+def cli_env(db_dir, db=None, **extra):
     env = dict(os.environ)
     env.pop("TOCK_JWT_SECRET", None)
     env.pop("TOCK_JWT_SECRET_FILE", None)
-    env.update({"TOCK_DB": f"sqlite:{db_dir}/tock.db",
+    env.update({"TOCK_DB": db or f"sqlite:{db_dir}/tock.db",
                 "ASAN_OPTIONS": "detect_leaks=1", "UBSAN_OPTIONS": "halt_on_error=1"})
     env.update(extra)
     return env
 
 
-def test_migrate_user_add_and_token_create():
+def test_migrate_user_add_and_token_create(store):
     d = tempfile.mkdtemp(prefix="tock-cli-")
-    env = cli_env(d, TOCK_JWT_SECRET="cli-secret-0123456789abcdef0123456789abcdef")
+    db, _ = new_db(store, d)
+    env = cli_env(d, db, TOCK_JWT_SECRET="cli-secret-0123456789abcdef0123456789abcdef")
     r = run(["migrate"], env)
     assert r.returncode == 0, r.stderr
     r = run(["user", "add", "Cli@Example.com", "--timezone", "Europe/Paris"], env,
@@ -63,9 +64,13 @@ def test_migrate_user_add_and_token_create():
         s.stop()
 
 
-def test_generated_secret_persists_across_restart():
+def test_generated_secret_persists_across_restart(store):
     d = tempfile.mkdtemp(prefix="tock-secret-")
-    env = {"TOCK_DB": f"sqlite:{d}/tock.db", "TOCK_JWT_SECRET": "", "TOCK_JWT_SECRET_FILE": ""}
+    db, _ = new_db(store, d)
+    # The secret lives in the data dir: next to a SQLite file, or TOCK_DATA_DIR.
+    env = {"TOCK_DB": db, "TOCK_JWT_SECRET": "", "TOCK_JWT_SECRET_FILE": ""}
+    if store != "sqlite":
+        env["TOCK_DATA_DIR"] = d
     s = Server(extra_env=env)
     try:
         r = requests.post(s.url + "/api/v1/auth/register", timeout=30,
@@ -86,7 +91,7 @@ def test_generated_secret_persists_across_restart():
         # A different secret (a different deployment) does not accept it.
     finally:
         s2.stop()
-    s3 = Server(extra_env={"TOCK_DB": env["TOCK_DB"],
+    s3 = Server(extra_env={"TOCK_DB": env["TOCK_DB"], "TOCK_DATA_DIR": d,
                            "TOCK_JWT_SECRET": "another-secret-0123456789abcdef0123456789"})
     try:
         r = requests.get(s3.url + "/api/v1/me", headers={"Authorization": f"Bearer {token}"},

@@ -424,8 +424,8 @@ def paging_body(i, rnd=None):
 
 
 @pytest.fixture(scope="module")
-def paging_server():
-    s = Server()
+def paging_server(store):
+    s = Server(store=store)
     yield s
     s.stop()
 

@@ -1,0 +1,79 @@
+/*
+ * pg_int.h — internals shared by the PostgreSQL backend's files (store_pg.c,
+ * store_pg_tasks.c): the connection struct, the per-connection cache of named
+ * prepared statements, and helpers for text-format parameters and results.
+ * Not for use outside src/store/store_pg*.c.
+ */
+#ifndef TOCK_STORE_PG_INT_H
+#define TOCK_STORE_PG_INT_H
+
+#include <libpq-fe.h>
+
+#include "store/store.h"
+
+#define PG_CACHE 64
+#define PG_MAXP 160 /* parameters of one statement (the list query has the most) */
+
+struct pg_cached {
+    char *sql;     /* owned copy: the cache key; NULL = free slot */
+    char name[16]; /* the server-side name of the prepared statement */
+};
+
+struct pg_conn {
+    struct store_conn base; /* must be first */
+    PGconn *db;
+    struct pg_cached cache[PG_CACHE];
+    unsigned next_evict, next_name;
+    bool in_use, in_tx;
+};
+
+/*
+ * Parameters of one statement, all sent as text. Numbers are formatted into
+ * `num`; strings are borrowed and must outlive the pg_run call.
+ */
+struct pg_params {
+    int n;
+    const char *v[PG_MAXP];
+    char num[PG_MAXP][32];
+};
+
+void pp_i64(struct pg_params *p, int64_t v);
+void pp_i64_or_null(struct pg_params *p, int64_t v, bool present);
+void pp_f8(struct pg_params *p, double v);   /* %.17g: round-trips exactly */
+void pp_text(struct pg_params *p, const char *s); /* NULL sends NULL */
+
+/*
+ * Runs sql (prepared once per connection, then reused) with p (may be NULL).
+ * Returns the result (caller PQclear()s) and *rc = 0, or NULL and *rc = TOCK_E*
+ * (the error is logged; SQLSTATE mapped by pg_err).
+ */
+PGresult *pg_run(struct pg_conn *c, const char *sql, const struct pg_params *p, int *rc,
+                 const char *what);
+/* Like pg_run for statements whose rows are not needed; *changed gets the row count. */
+int pg_exec(struct pg_conn *c, const char *sql, const struct pg_params *p, int64_t *changed,
+            const char *what);
+/* Maps a failed result (or NULL: connection trouble) to a TOCK_E* code. */
+int pg_err(struct pg_conn *c, const PGresult *res, const char *what);
+
+int64_t pg_i64(const PGresult *r, int row, int col); /* 0 for NULL */
+const char *pg_txt(const PGresult *r, int row, int col); /* "" for NULL; borrowed */
+double pg_f8(const PGresult *r, int row, int col);
+
+int pg_task_insert(struct store_conn *c, struct task *t);
+int pg_task_get(struct store_conn *c, int64_t user_id, int64_t id, bool for_update,
+                struct task *out);
+int pg_task_update(struct store_conn *c, const struct task *t);
+int pg_task_list(struct store_conn *c, int64_t user_id, const struct task_filter *f,
+                 struct task **out, size_t *n, double **ranks);
+int pg_tag_list(struct store_conn *c, int64_t user_id, const char *prefix, int limit,
+                struct tag **out, size_t *n);
+int pg_tag_get(struct store_conn *c, int64_t user_id, int64_t id, struct tag *out);
+int pg_tag_by_name(struct store_conn *c, int64_t user_id, const char *name, struct tag *out);
+int pg_tag_insert(struct store_conn *c, struct tag *t);
+int pg_tag_update(struct store_conn *c, const struct tag *t);
+int pg_tag_merge(struct store_conn *c, int64_t user_id, int64_t from, int64_t into);
+int pg_tag_delete(struct store_conn *c, int64_t user_id, int64_t id);
+int pg_tag_task_ids(struct store_conn *c, int64_t user_id, int64_t tag_id, int64_t **ids,
+                    size_t *n);
+
+#endif
