@@ -359,6 +359,58 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
     return 0;
 }
 
+char *task_tags_join(const struct task *t)
+{
+    size_t n = 1;
+    for (size_t i = 0; i < t->ntags; i++)
+        n += strlen(t->tags[i]) + 1;
+    char *out = malloc(n), *p = out;
+    if (!out)
+        return NULL;
+    *p = 0;
+    for (size_t i = 0; i < t->ntags; i++) {
+        size_t l = strlen(t->tags[i]);
+        if (i)
+            *p++ = ',';
+        memcpy(p, t->tags[i], l);
+        p += l;
+        *p = 0;
+    }
+    return out;
+}
+
+int task_tags_parse(struct task *t, const char *text)
+{
+    if (!*text)
+        return 0;
+    size_t n = 1;
+    for (const char *p = text; *p; p++)
+        n += *p == ',';
+    char **v = calloc(n, sizeof *v);
+    if (!v)
+        return TOCK_ENOMEM;
+    size_t m = 0;
+    for (const char *p = text; *p;) {
+        const char *c = strchr(p, ',');
+        size_t len = c ? (size_t)(c - p) : strlen(p);
+        if (!(v[m] = strndup(p, len))) {
+            for (size_t i = 0; i < m; i++)
+                free(v[i]);
+            free(v);
+            return TOCK_ENOMEM;
+        }
+        m++;
+        p += len + (c ? 1 : 0);
+    }
+    qsort(v, m, sizeof *v, cmp_str);
+    for (size_t i = 0; i < t->ntags; i++)
+        free(t->tags[i]);
+    free(t->tags);
+    t->tags = v;
+    t->ntags = m;
+    return 0;
+}
+
 bool task_overdue(const struct task *t, int64_t now_ms)
 {
     return t->has_due && t->status != TASK_DONE && t->due_at < now_ms;

@@ -113,6 +113,14 @@ int task_write_json(struct buf *out, const struct task *t, int64_t now_ms);
  */
 json_t *task_diff_json(const struct task *before, const struct task *after, int64_t now_ms);
 
+/*
+ * The stores keep a task's tag names as one text column, sorted and comma-joined
+ * (tag names never contain a comma). task_tags_join builds it (caller frees);
+ * task_tags_parse fills t->tags from it, sorted whatever order it arrives in.
+ */
+char *task_tags_join(const struct task *t);
+int task_tags_parse(struct task *t, const char *text);
+
 /* Writes the decimal id as a string (ids are opaque strings on the wire). */
 void id_str(int64_t id, char out[24]);
 /* Parses an id from a path segment; 0 if not a valid id. */

@@ -17,6 +17,7 @@
 
 #include "core/buf.h"
 #include "obs/log.h"
+#include "store/list_sql.h"
 #include "store/pg_int.h"
 
 #define TASK_COLS                                                                              \
@@ -53,30 +54,8 @@ static int read_task(const PGresult *r, int row, struct task *t)
     const char *tags = pg_txt(r, row, 19);
     if (!t->title || !t->description || (has_rrule && !t->rrule))
         goto oom;
-    if (*tags) {
-        size_t n = 1;
-        for (const char *p = tags; *p; p++)
-            n += *p == ',';
-        t->tags = calloc(n, sizeof *t->tags);
-        if (!t->tags)
-            goto oom;
-        const char *p = tags;
-        while (*p) {
-            const char *c = strchr(p, ',');
-            size_t len = c ? (size_t)(c - p) : strlen(p);
-            if (!(t->tags[t->ntags] = strndup(p, len)))
-                goto oom;
-            t->ntags++;
-            p += len + (c ? 1 : 0);
-        }
-        /* Tags are always returned sorted (byte order), as the SQLite backend does. */
-        for (size_t i = 1; i < t->ntags; i++)
-            for (size_t j = i; j > 0 && strcmp(t->tags[j - 1], t->tags[j]) > 0; j--) {
-                char *tmp = t->tags[j];
-                t->tags[j] = t->tags[j - 1];
-                t->tags[j - 1] = tmp;
-            }
-    }
+    if (task_tags_parse(t, tags))
+        goto oom;
     return 0;
 oom:
     task_release(t);
@@ -114,26 +93,6 @@ static int write_tags(struct pg_conn *c, const struct task *t)
 }
 
 /* The tag names joined by commas (tag names never contain one). */
-static char *tags_text(const struct task *t)
-{
-    size_t n = 1;
-    for (size_t i = 0; i < t->ntags; i++)
-        n += strlen(t->tags[i]) + 1;
-    char *out = malloc(n), *p = out;
-    if (!out)
-        return NULL;
-    *p = 0;
-    for (size_t i = 0; i < t->ntags; i++) {
-        size_t l = strlen(t->tags[i]);
-        if (i)
-            *p++ = ',';
-        memcpy(p, t->tags[i], l);
-        p += l;
-        *p = 0;
-    }
-    return out;
-}
-
 /* $1..$18 as in the SQLite backend's bind_task_cols, $19 tags_text. */
 static void task_params(struct pg_params *p, const struct task *t, const char *tt)
 {
@@ -161,7 +120,7 @@ static void task_params(struct pg_params *p, const struct task *t, const char *t
 int pg_task_insert(struct store_conn *base, struct task *t)
 {
     struct pg_conn *c = (struct pg_conn *)base;
-    char *tt = tags_text(t);
+    char *tt = task_tags_join(t);
     if (!tt)
         return TOCK_ENOMEM;
     struct pg_params p = {0};
@@ -210,7 +169,7 @@ int pg_task_get(struct store_conn *base, int64_t user_id, int64_t id, bool for_u
 int pg_task_update(struct store_conn *base, const struct task *t)
 {
     struct pg_conn *c = (struct pg_conn *)base;
-    char *tt = tags_text(t);
+    char *tt = task_tags_join(t);
     if (!tt)
         return TOCK_ENOMEM;
     struct pg_params p = {0};
@@ -263,61 +222,20 @@ static void bd(struct qb *q, double d)
     buf_printf(&q->sql, "$%d::float8", q->p.n);
 }
 
-static const char *sort_expr(const struct sort_key *k)
+/* list_sql hooks: bi/bs/bd already write the "$n" placeholder. */
+static void hook_i64(void *ctx, int64_t v)
 {
-    switch (k->field) {
-    case SORT_PRIORITY: return "t.priority";
-    case SORT_DUE_AT:
-        return k->desc ? "coalesce(t.due_at, -9223372036854775807)"
-                       : "coalesce(t.due_at, 9223372036854775807)";
-    case SORT_CREATED_AT: return "t.created_at";
-    case SORT_UPDATED_AT: return "t.updated_at";
-    case SORT_TITLE: return "lower(t.title COLLATE \"C\")";
-    case SORT_RANK: return "m.rk";
-    }
-    return "t.id";
+    bi(ctx, v);
 }
 
-static void mask_in(struct qb *q, const char *col, unsigned mask)
+static void hook_text(void *ctx, const char *s)
 {
-    buf_printf(&q->sql, " AND %s IN (", col);
-    int first = 1;
-    for (int i = 0; i < 8; i++) {
-        if (mask & (1u << i)) {
-            buf_printf(&q->sql, "%s%d", first ? "" : ",", i);
-            first = 0;
-        }
-    }
-    buf_puts(&q->sql, ")");
+    bs(ctx, s);
 }
 
-/* (k1 > v1) OR (k1 = v1 AND ((k2 > v2) OR (k2 = v2 AND ... t.id > id))) */
-static void keyset(struct qb *q, const struct task_filter *f, size_t i)
+static void hook_real(void *ctx, double d)
 {
-    if (i == f->nsort) {
-        buf_puts(&q->sql, "t.id > ");
-        bi(q, f->after_id);
-        return;
-    }
-    const struct sort_key *k = &f->sort[i];
-    const char *e = sort_expr(k);
-    const struct sort_val *v = &f->after[i];
-    for (int pass = 0; pass < 2; pass++) {
-        if (pass == 0)
-            buf_printf(&q->sql, "((%s %s ", e, k->desc ? "<" : ">");
-        else
-            buf_printf(&q->sql, " OR (%s = ", e);
-        /* Rank: the same float8 expression on both sides, so equality is exact. */
-        if (k->field == SORT_RANK)
-            bd(q, v->d);
-        else if (k->field == SORT_TITLE)
-            bs(q, v->s ? v->s : "");
-        else
-            bi(q, v->i);
-        buf_puts(&q->sql, pass == 0 ? ")" : " AND (");
-    }
-    keyset(q, f, i + 1);
-    buf_puts(&q->sql, ")))");
+    bd(ctx, d);
 }
 
 /*
@@ -375,68 +293,15 @@ int pg_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
         bi(q, user_id);
         buf_puts(&q->sql, " AND t.deleted_at IS NULL");
     }
-    if (f->status_mask)
-        mask_in(q, "t.status", f->status_mask);
-    if (f->priority_mask)
-        mask_in(q, "t.priority", f->priority_mask);
-    if (f->ntags) {
-        if (f->tag_any)
-            buf_puts(&q->sql, " AND EXISTS (SELECT 1");
-        else
-            buf_puts(&q->sql, " AND (SELECT count(*)");
-        buf_puts(&q->sql, " FROM task_tags tt JOIN tags g ON g.id = tt.tag_id WHERE "
-                          "tt.task_id = t.id AND g.name IN (");
-        for (size_t i = 0; i < f->ntags; i++) {
-            if (i)
-                buf_puts(&q->sql, ",");
-            bs(q, f->tags[i]);
-        }
-        buf_puts(&q->sql, "))");
-        if (!f->tag_any) {
-            /* Duplicated tag filters count once. */
-            size_t distinct = 0;
-            for (size_t i = 0; i < f->ntags; i++) {
-                size_t j = 0;
-                while (j < i && strcmp(f->tags[j], f->tags[i]) != 0)
-                    j++;
-                distinct += j == i;
-            }
-            buf_printf(&q->sql, " = %zu", distinct);
-        }
-    }
-    if (f->has_due_before) {
-        buf_puts(&q->sql, " AND t.due_at <= ");
-        bi(q, f->due_before);
-    }
-    if (f->has_due_after) {
-        buf_puts(&q->sql, " AND t.due_at >= ");
-        bi(q, f->due_after);
-    }
-    if (f->overdue == 1) {
-        buf_puts(&q->sql, " AND t.status <> 2 AND t.due_at < ");
-        bi(q, f->now);
-    } else if (f->overdue == 0) {
-        buf_puts(&q->sql, " AND (t.status = 2 OR t.due_at IS NULL OR t.due_at >= ");
-        bi(q, f->now);
-        buf_puts(&q->sql, ")");
-    }
-    if (f->has_due >= 0)
-        buf_puts(&q->sql, f->has_due ? " AND t.due_at IS NOT NULL" : " AND t.due_at IS NULL");
-    if (f->recurring >= 0)
-        buf_puts(&q->sql, f->recurring ? " AND t.rrule IS NOT NULL" : " AND t.rrule IS NULL");
-    if (f->series_id) {
-        buf_puts(&q->sql, " AND t.series_id = ");
-        bi(q, f->series_id);
-    }
-    if (f->has_cursor) {
-        buf_puts(&q->sql, " AND (");
-        keyset(q, f, 0);
-        buf_puts(&q->sql, ")");
-    }
-    buf_puts(&q->sql, " ORDER BY ");
-    for (size_t i = 0; i < f->nsort; i++)
-        buf_printf(&q->sql, "%s %s, ", sort_expr(&f->sort[i]), f->sort[i].desc ? "DESC" : "ASC");
-    buf_printf(&q->sql, "t.id ASC LIMIT %d", f->limit + 1);
+    /*
+     * Titles order by lower() over the "C" collation: ASCII-only folding compared
+     * bytewise, exactly like SQLite and the cursor encoder, whatever the locale
+     * (plain lower() would fold É to é and break paging on non-ASCII titles).
+     */
+    struct list_sql ls = {&q->sql, hook_i64, hook_text, hook_real, q,
+                          "lower(t.title COLLATE \"C\")", "m.rk"};
+    list_sql_where(&ls, f);
+    list_sql_order_limit(&ls, f);
 
     int rc = 0;
     PGresult *r = NULL;
