@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
+#include "bus/bus.h"
 #include "http/http.h"
 #include "service/service.h"
 
@@ -18,6 +19,8 @@ struct api_app {
     struct svc *svc;
     atomic_bool shutting_down; /* /readyz turns 503 once set */
     const char *version;
+    struct bus *bus; /* for the Dapr routes (h_dapr.c); may be NULL */
+    const struct bus_ops *bus_ops;
 };
 
 extern const struct http_route api_routes[];
@@ -66,6 +69,7 @@ void api_h_task_delete(struct http_req *, struct http_resp *, void *);
 void api_h_task_complete(struct http_req *, struct http_resp *, void *);
 void api_h_task_reopen(struct http_req *, struct http_resp *, void *);
 void api_h_task_history(struct http_req *, struct http_resp *, void *);
+void api_h_audit_list(struct http_req *, struct http_resp *, void *);
 void api_h_tags_list(struct http_req *, struct http_resp *, void *);
 void api_h_tags_create(struct http_req *, struct http_resp *, void *);
 void api_h_tag_patch(struct http_req *, struct http_resp *, void *);
@@ -74,5 +78,7 @@ void api_h_healthz(struct http_req *, struct http_resp *, void *);
 void api_h_readyz(struct http_req *, struct http_resp *, void *);
 void api_h_metrics(struct http_req *, struct http_resp *, void *);
 void api_h_root(struct http_req *, struct http_resp *, void *);
+void api_h_dapr_subscribe(struct http_req *, struct http_resp *, void *);
+void api_h_dapr_event(struct http_req *, struct http_resp *, void *);
 
 #endif

@@ -20,6 +20,12 @@ void api_h_readyz(struct http_req *req, struct http_resp *resp, void *a)
     bool ok = !stopping && db == 0;
     json_t *checks = json_pack("{s:s,s:s}", "db", db == 0 ? "ok" : tock_strerror(db),
                                "shutdown", stopping ? "in progress" : "no");
+    /* Dapr: the sidecar must answer /v1.0/healthz with 204 (bus_dapr.c). */
+    if (app->bus && app->bus_ops && bus_is_dapr(app->bus_ops)) {
+        int bus = app->bus_ops->health(app->bus);
+        ok = ok && bus == 0;
+        json_object_set_new(checks, "bus", json_string(bus == 0 ? "ok" : "sidecar not healthy"));
+    }
     api_json(resp, ok ? 200 : 503,
              json_pack("{s:s,s:o}", "status", ok ? "ready" : "not ready", "checks", checks));
 }

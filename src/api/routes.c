@@ -27,10 +27,16 @@ const struct http_route api_routes[] = {
     {"POST", "/api/v1/tasks/{id}/reopen", api_h_task_reopen},
     {"GET", "/api/v1/tasks/{id}/history", api_h_task_history},
 
+    {"GET", "/api/v1/audit", api_h_audit_list},
+
     {"GET", "/api/v1/tags", api_h_tags_list},
     {"POST", "/api/v1/tags", api_h_tags_create},
     {"PATCH", "/api/v1/tags/{id}", api_h_tag_patch},
     {"DELETE", "/api/v1/tags/{id}", api_h_tag_delete},
+
+    /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
+    {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
+    {"POST", "/events/{group}/{topic}", api_h_dapr_event},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

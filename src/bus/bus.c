@@ -19,7 +19,11 @@ int bus_open(const char *spec, struct bus **out, const struct bus_ops **ops, cha
         *ops = &bus_kafka_ops;
         return bus_kafka_ops.open(spec + 6, out, err, errlen);
     }
-    snprintf(err, errlen, "TOCK_BUS: unsupported bus '%s' (use local or kafka:HOST:PORT,...)",
+    if (strcmp(spec, "dapr") == 0) {
+        *ops = &bus_dapr_ops;
+        return bus_dapr_ops.open(NULL, out, err, errlen);
+    }
+    snprintf(err, errlen, "TOCK_BUS: unsupported bus '%s' (use local, kafka:HOST:PORT,... or dapr)",
              spec);
     return TOCK_EINVAL;
 }

@@ -16,19 +16,21 @@
 #include "cli/config.h"
 #include "http/http.h"
 #include "obs/log.h"
+#include "roles/audit.h"
 #include "roles/relay.h"
 #include "service/service.h"
 #include "store/store.h"
 
 #define ROLE_API 1u
 #define ROLE_RELAY 2u
+#define ROLE_AUDIT 4u
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -83,13 +85,15 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
             *out |= ROLE_RELAY;
+        else if (strcmp(r, "audit") == 0)
+            *out |= ROLE_AUDIT;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit)\n", r);
             return -1;
         }
     }
@@ -141,9 +145,23 @@ static int cmd_serve(void)
         c.svc.outbox_kick = relay_kick;
         c.svc.kick_arg = relay;
     }
+    /* Consumers subscribe before the bus starts. */
+    struct audit *audit = NULL;
+    if (roles & ROLE_AUDIT) {
+        struct audit_config ac;
+        int arc = audit_config_from_env(&ac, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!arc && (arc = audit_start(&c.svc, bus, bops, &ac, &audit)))
+            snprintf(err, sizeof err, "audit role: %s", tock_strerror(arc));
+        if (arc) {
+            relay_stop(relay);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+    }
     bops->start(bus);
 
-    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION};
+    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
     atomic_init(&app.shutting_down, false);
     struct http_server *http = NULL;
     if (roles & ROLE_API) {
@@ -162,6 +180,7 @@ static int cmd_serve(void)
         if (http_start(&hc, api_routes, api_nroutes, &app, &http, err, sizeof err)) {
             relay_stop(relay);
             bops->stop(bus);
+            audit_stop(audit);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -190,6 +209,7 @@ static int cmd_serve(void)
     c.svc.outbox_kick = NULL;
     relay_stop(relay);
     bops->stop(bus);
+    audit_stop(audit); /* after the bus: no handler runs any more */
     bops->close(bus);
     core_close(&c);
     log_msg(LOG_INFO, "stopped");

@@ -96,6 +96,11 @@ static int bound_param(const char *v, const char *tz, bool upper, int64_t *out)
     return u.year > TZ_YEAR_MIN && u.year < TZ_YEAR_MAX ? 0 : TOCK_EINVAL;
 }
 
+int filter_bound_parse(const char *v, const char *tz, bool upper, int64_t *out)
+{
+    return bound_param(v, tz, upper, out);
+}
+
 static int is_word_byte(unsigned char c)
 {
     return isalnum(c) || c >= 0x80;

@@ -74,6 +74,11 @@ struct qparam {
 int filter_parse(struct task_filter *f, const struct qparam *params, size_t n,
                  const char *user_tz, int64_t now, struct tock_error *e);
 void filter_release(struct task_filter *f);
+/*
+ * A time bound as the due filters read it: local date (a whole day: an upper
+ * bound ends at its last millisecond), local date-time (in tz) or RFC 3339.
+ */
+int filter_bound_parse(const char *v, const char *tz, bool upper, int64_t *out);
 
 /* The sort value of key k for task t (rank given separately). s is borrowed from t. */
 void filter_sort_value(const struct sort_key *k, const struct task *t, double rank,

@@ -311,10 +311,14 @@ static bool json_content_type(const char *ct)
         return false;
     while (*ct == ' ')
         ct++;
-    size_t n = strlen("application/json");
-    if (strncasecmp(ct, "application/json", n) != 0)
-        return false;
-    return ct[n] == 0 || ct[n] == ';' || ct[n] == ' ';
+    /* application/cloudevents+json: structured CloudEvents from the Dapr sidecar. */
+    static const char *const types[] = {"application/json", "application/cloudevents+json"};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        size_t n = strlen(types[i]);
+        if (strncasecmp(ct, types[i], n) == 0 && (ct[n] == 0 || ct[n] == ';' || ct[n] == ' '))
+            return true;
+    }
+    return false;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,

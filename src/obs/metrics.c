@@ -212,13 +212,19 @@ void metrics_render(struct buf *out)
             continue;
         done[ndone++] = f;
         buf_printf(out, "# HELP %s Count of %s.\n# TYPE %s counter\n", f, f, f);
+        /* Families named *_seconds_total count nanoseconds and render as seconds. */
+        size_t fl = strlen(f);
+        bool secs = fl > 14 && strcmp(f + fl - 14, "_seconds_total") == 0;
         for (size_t j = i; j < CTR_SLOTS; j++) {
             struct ctr_slot *s = &ctr_slots[j];
             if (atomic_load(&s->family) != f)
                 continue;
             buf_printf(out, "%s{%s=\"", f, s->label);
             metrics_escape_label(out, s->value);
-            buf_printf(out, "\"} %llu\n", (unsigned long long)atomic_load(&s->count));
+            if (secs)
+                buf_printf(out, "\"} %.9f\n", (double)atomic_load(&s->count) / 1e9);
+            else
+                buf_printf(out, "\"} %llu\n", (unsigned long long)atomic_load(&s->count));
         }
     }
 }

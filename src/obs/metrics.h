@@ -17,6 +17,7 @@
 /* One finished HTTP request: route pattern (static), method, status, seconds. */
 void metrics_http_observe(const char *route, const char *method, int status, double seconds);
 /* A counter with one label (static strings): e.g. ("tock_events_published_total", "topic", t). */
+/* A family named *_seconds_total counts nanoseconds and is rendered in seconds. */
 void metrics_counter_add(const char *family, const char *label, const char *value, uint64_t n);
 
 /* Appends every registered family in exposition format. */

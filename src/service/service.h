@@ -109,6 +109,11 @@ int svc_tag_update(struct svc *s, struct svc_ctx *ctx, int64_t id, const char *n
                    const char *color, struct tag *out, struct tock_error *e);
 int svc_tag_delete(struct svc *s, struct svc_ctx *ctx, int64_t id);
 
+/* ---- audit log (service/audit.c) ---- */
+/* One page of the caller's audit entries, newest first; *next_cursor NULL on the last. */
+int svc_audit_list(struct svc *s, struct svc_ctx *ctx, const struct audit_query *q,
+                   struct audit_row **out, size_t *n, char **next_cursor);
+
 /* ---- operations (service/ops.c) ---- */
 /* 0 when the database answers and every migration is applied. */
 int svc_ready(struct svc *s);

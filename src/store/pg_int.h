@@ -76,4 +76,12 @@ int pg_tag_delete(struct store_conn *c, int64_t user_id, int64_t id);
 int pg_tag_task_ids(struct store_conn *c, int64_t user_id, int64_t tag_id, int64_t **ids,
                     size_t *n);
 
+/* store_pg_audit.c */
+int pg_processed_mark(struct store_conn *c, const char *consumer, const char *event_id,
+                      int64_t now);
+int pg_audit_append(struct store_conn *c, struct audit_row *r);
+int pg_audit_list(struct store_conn *c, int64_t user_id, const struct audit_query *q,
+                  struct audit_row **out, size_t *n);
+int pg_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+
 #endif

@@ -57,6 +57,13 @@ int sq_tag_merge(struct store_conn *c, int64_t user_id, int64_t from, int64_t in
 int sq_tag_delete(struct store_conn *c, int64_t user_id, int64_t id);
 int sq_tag_task_ids(struct store_conn *c, int64_t user_id, int64_t tag_id, int64_t **ids,
                     size_t *n);
+/* store_sqlite_audit.c */
+int sq_processed_mark(struct store_conn *c, const char *consumer, const char *event_id,
+                      int64_t now);
+int sq_audit_append(struct store_conn *c, struct audit_row *r);
+int sq_audit_list(struct store_conn *c, int64_t user_id, const struct audit_query *q,
+                  struct audit_row **out, size_t *n);
+int sq_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
 /* Rewrites the search-index row of a task from its stored columns. */
 int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
 

@@ -19,6 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/audit.h"
 #include "core/filter.h"
 #include "core/model.h"
 #include "core/task.h"
@@ -111,6 +112,22 @@ struct store_ops {
     /* The task-events of one task of the user, oldest first. */
     int (*task_history)(struct store_conn *c, int64_t user_id, int64_t task_id,
                         struct outbox_row **out, size_t *n);
+
+    /*
+     * Consumers (roles/consumer.c): records that `consumer` processed `event_id`,
+     * inside the transaction of its effect. TOCK_ECONFLICT when already recorded
+     * (a redelivery: the caller rolls back and skips it); never aborts the
+     * transaction on that conflict.
+     */
+    int (*processed_mark)(struct store_conn *c, const char *consumer, const char *event_id,
+                          int64_t now);
+    /* Appends r (sets r->id); a row with the same event_id already there is not an error. */
+    int (*audit_append)(struct store_conn *c, struct audit_row *r);
+    /* The user's rows matching q, newest first (time, id DESC): up to q->limit + 1. */
+    int (*audit_list)(struct store_conn *c, int64_t user_id, const struct audit_query *q,
+                      struct audit_row **out, size_t *n);
+    /* Deletes up to `limit` rows created before `before`; *deleted gets the count. */
+    int (*audit_prune)(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

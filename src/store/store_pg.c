@@ -795,4 +795,8 @@ const struct store_ops store_pg_ops = {
     .outbox_mark_published = pg_outbox_mark_published,
     .outbox_stats = pg_outbox_stats,
     .task_history = pg_task_history,
+    .processed_mark = pg_processed_mark,
+    .audit_append = pg_audit_append,
+    .audit_list = pg_audit_list,
+    .audit_prune = pg_audit_prune,
 };

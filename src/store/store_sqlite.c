@@ -831,4 +831,8 @@ const struct store_ops store_sqlite_ops = {
     .outbox_mark_published = sq_outbox_mark_published,
     .outbox_stats = sq_outbox_stats,
     .task_history = sq_task_history,
+    .processed_mark = sq_processed_mark,
+    .audit_append = sq_audit_append,
+    .audit_list = sq_audit_list,
+    .audit_prune = sq_audit_prune,
 };
