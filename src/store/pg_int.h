@@ -25,6 +25,7 @@ struct pg_conn {
     struct pg_cached cache[PG_CACHE];
     unsigned next_evict, next_name;
     bool in_use, in_tx;
+    int64_t tx_user_locked; /* the user whose outbox lock this transaction holds (0: none) */
 };
 
 /*

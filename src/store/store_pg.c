@@ -416,6 +416,7 @@ static int pg_begin(struct store_conn *base, bool write)
     /* A read unit sees one snapshot, as SQLite's read transactions do. */
     int rc = simple(c, write ? "BEGIN" : "BEGIN ISOLATION LEVEL REPEATABLE READ", "begin");
     c->in_tx = rc == 0;
+    c->tx_user_locked = 0;
     return rc;
 }
 
@@ -629,6 +630,22 @@ static int pg_token_touch(struct store_conn *base, int64_t token_id, int64_t now
 
 static int pg_outbox_append(struct store_conn *base, struct outbox_row *r)
 {
+    struct pg_conn *c = (struct pg_conn *)base;
+    if (c->tx_user_locked != r->user_id) {
+        /*
+         * Per-user order: one user's transactions that write events serialize on a
+         * transaction-scoped advisory lock taken before their first outbox id, so that
+         * user's outbox ids follow commit order (concurrent writers would otherwise take
+         * ids in one order and commit in another). Different users never wait.
+         */
+        struct pg_params lk = {0};
+        pp_i64(&lk, r->user_id);
+        int rc = pg_exec(c, "SELECT pg_advisory_xact_lock(7400, ($1::bigint % 2147483647)::int)",
+                         &lk, NULL, "outbox_user_lock");
+        if (rc)
+            return rc;
+        c->tx_user_locked = r->user_id;
+    }
     struct pg_params p = {0};
     pp_text(&p, r->event_id);
     pp_text(&p, r->topic);
