@@ -99,7 +99,9 @@ int main(int argc, char **argv)
 {
     int brokers = 3, first = 1;
     if (argc > 2 && strcmp(argv[1], "--brokers") == 0) {
-        brokers = atoi(argv[2]);
+        char *end;
+        long v = strtol(argv[2], &end, 10);
+        brokers = *end || end == argv[2] ? 0 : (int)v;
         first = 3;
         if (brokers < 1 || brokers > 32) {
             fprintf(stderr, "tock-kafka-mock: --brokers must be 1-32\n");

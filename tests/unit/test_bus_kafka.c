@@ -67,9 +67,17 @@ static int teardown(void **state)
     return 0;
 }
 
+/* The numbers in "ev-<n>" ids and in keys; -1 if not a number. */
+static int num_of(const char *s)
+{
+    char *end;
+    long v = strtol(s, &end, 10);
+    return end == s || *end ? -1 : (int)v;
+}
+
 static int index_of(const char *id)
 {
-    return atoi(id + 3); /* "ev-<n>" */
+    return num_of(id + 3); /* "ev-<n>" */
 }
 
 static int handler(const struct bus_msg *m, void *arg)
@@ -166,7 +174,7 @@ static void test_publish_consume_retry_commit(void **state)
     for (int k = 0; k < 5; k++) {
         int prev = -1;
         for (int i = 0; i < s->count; i++) {
-            if (atoi(s->keys[i]) != k)
+            if (num_of(s->keys[i]) != k)
                 continue;
             int idx = index_of(s->ids[i]);
             assert_int_equal(idx % 5, k);
