@@ -207,6 +207,7 @@ static int cmd_serve(void)
         http_stop(http); /* waits for in-flight handlers */
     }
     c.svc.outbox_kick = NULL;
+    audit_cancel(audit); /* a retry in progress must not hold up shutdown */
     relay_stop(relay);
     bops->stop(bus);
     audit_stop(audit); /* after the bus: no handler runs any more */

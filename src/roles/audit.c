@@ -159,6 +159,12 @@ int audit_start(struct svc *svc, struct bus *bus, const struct bus_ops *bops,
     return 0;
 }
 
+void audit_cancel(struct audit *a)
+{
+    if (a)
+        consumer_cancel(a->cons);
+}
+
 void audit_stop(struct audit *a)
 {
     if (!a)

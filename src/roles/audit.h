@@ -33,6 +33,8 @@ struct audit;
 int audit_start(struct svc *svc, struct bus *bus, const struct bus_ops *bops,
                 const struct audit_config *cfg, struct audit **out);
 void audit_stop(struct audit *a);
+/* Ends any retry wait of the consumer at once (shutdown); deliveries then fail fast. */
+void audit_cancel(struct audit *a);
 
 /*
  * Deletes rows created more than retention_days before clock_now_ms(), `batch`
