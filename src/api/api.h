@@ -40,6 +40,9 @@ json_t *api_body(struct http_req *req, struct http_resp *resp);
 /* Authenticates the bearer credential; fills ctx. On failure fills resp (401). */
 bool api_auth(struct api_app *app, struct http_req *req, struct http_resp *resp,
               struct svc_ctx *ctx);
+/* api_auth, then api_body: the start of every authenticated handler with a body. */
+json_t *api_auth_body(struct api_app *app, struct http_req *req, struct http_resp *resp,
+                      struct svc_ctx *ctx);
 /* Parses If-Match: -1 when absent or "*"; false (and 400 in resp) when malformed. */
 bool api_if_match(struct http_req *req, struct http_resp *resp, int64_t *out);
 /* Rejects members of o not in allowed (NULL-terminated); false + 400 in resp. */

@@ -107,9 +107,7 @@ void api_h_me_patch(struct http_req *req, struct http_resp *resp, void *a)
 {
     struct api_app *app = a;
     struct svc_ctx ctx;
-    if (!api_auth(app, req, resp, &ctx))
-        return;
-    json_t *b = api_body(req, resp);
+    json_t *b = api_auth_body(app, req, resp, &ctx);
     if (!b)
         return;
     static const char *const fields[] = {"display_name", "timezone", "id", "email",
@@ -147,9 +145,7 @@ void api_h_tokens_create(struct http_req *req, struct http_resp *resp, void *a)
 {
     struct api_app *app = a;
     struct svc_ctx ctx;
-    if (!api_auth(app, req, resp, &ctx))
-        return;
-    json_t *b = api_body(req, resp);
+    json_t *b = api_auth_body(app, req, resp, &ctx);
     if (!b)
         return;
     static const char *const fields[] = {"name", NULL};

@@ -149,9 +149,7 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
 {
     struct api_app *app = a;
     struct svc_ctx ctx;
-    if (!api_auth(app, req, resp, &ctx))
-        return;
-    json_t *b = api_body(req, resp);
+    json_t *b = api_auth_body(app, req, resp, &ctx);
     if (!b)
         return;
     struct task_input in;

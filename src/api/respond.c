@@ -133,6 +133,12 @@ bool api_auth(struct api_app *app, struct http_req *req, struct http_resp *resp,
     return true;
 }
 
+json_t *api_auth_body(struct api_app *app, struct http_req *req, struct http_resp *resp,
+                      struct svc_ctx *ctx)
+{
+    return api_auth(app, req, resp, ctx) ? api_body(req, resp) : NULL;
+}
+
 bool api_if_match(struct http_req *req, struct http_resp *resp, int64_t *out)
 {
     const char *h = http_header(req, "If-Match");
