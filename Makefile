@@ -4,7 +4,7 @@ SHELL := /bin/bash
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 PYTHON ?= /usr/bin/python3
 
-.PHONY: all build run test test-unit test-api bench format deps clean
+.PHONY: all build run test test-unit test-api bench bench-events format deps clean
 
 all: build
 
@@ -42,6 +42,11 @@ test-api:
 bench: build
 	@scripts/deps.sh bench
 	@bench/run.sh
+
+# The event pipeline: API -> outbox -> relay -> Kafka (mock cluster) -> audit.
+bench-events: build
+	@scripts/deps.sh bench
+	@$(PYTHON) bench/events.py
 
 format:
 	@clang-format -i $$(git ls-files 'src/*.c' 'src/*.h' 'tests/*.c' 'tests/*.h')

@@ -15,7 +15,23 @@
 #include "http/http.h"
 #include "service/service.h"
 
+/*
+ * A role this process runs, as /readyz reports it. status (NULL: always ready)
+ * returns API_ROLE_READY, API_ROLE_DEGRADED (reported, still ready: e.g. the relay
+ * cannot reach the bus; the outbox holds the events) or API_ROLE_NOT_READY, and
+ * may set *detail to a static string.
+ */
+enum { API_ROLE_READY, API_ROLE_DEGRADED, API_ROLE_NOT_READY };
+struct api_role {
+    const char *name;
+    int (*status)(void *arg, const char **detail);
+    void *arg;
+};
+#define API_MAX_ROLES 16
+
 struct api_app {
+    struct api_role roles[API_MAX_ROLES];
+    size_t nroles;
     struct svc *svc;
     atomic_bool shutting_down; /* /readyz turns 503 once set */
     const char *version;
@@ -25,6 +41,9 @@ struct api_app {
 
 extern const struct http_route api_routes[];
 extern const size_t api_nroutes;
+/* What a process without the api role serves: /healthz, /readyz, /metrics, Dapr. */
+extern const struct http_route api_ops_routes[];
+extern const size_t api_ops_nroutes;
 
 /* ---- helpers shared by the handler files (api/respond.c) ---- */
 

@@ -20,14 +20,40 @@ void api_h_readyz(struct http_req *req, struct http_resp *resp, void *a)
     bool ok = !stopping && db == 0;
     json_t *checks = json_pack("{s:s,s:s}", "db", db == 0 ? "ok" : tock_strerror(db),
                                "shutdown", stopping ? "in progress" : "no");
-    /* Dapr: the sidecar must answer /v1.0/healthz with 204 (bus_dapr.c). */
-    if (app->bus && app->bus_ops && bus_is_dapr(app->bus_ops)) {
+    if (app->bus && app->bus_ops && app->bus_ops->health) {
         int bus = app->bus_ops->health(app->bus);
-        ok = ok && bus == 0;
-        json_object_set_new(checks, "bus", json_string(bus == 0 ? "ok" : "sidecar not healthy"));
+        if (bus_is_dapr(app->bus_ops)) {
+            /* Dapr: the pod's own sidecar must answer /v1.0/healthz with 204. */
+            ok = ok && bus == 0;
+            json_object_set_new(checks, "bus",
+                                json_string(bus == 0 ? "ok" : "sidecar not healthy"));
+        } else {
+            /*
+             * A remote broker being down is reported but does not make the process
+             * unready: every replica would drop out at once, while the outbox is
+             * there precisely to keep the API writing through a broker outage.
+             */
+            json_object_set_new(checks, "bus", json_string(bus == 0 ? "ok" : "unreachable"));
+        }
+    }
+    json_t *roles = json_object();
+    for (size_t i = 0; i < app->nroles; i++) {
+        const struct api_role *r = &app->roles[i];
+        const char *detail = NULL;
+        int st = r->status ? r->status(r->arg, &detail) : API_ROLE_READY;
+        if (stopping)
+            st = API_ROLE_NOT_READY, detail = "shutting down";
+        ok = ok && st != API_ROLE_NOT_READY;
+        const char *word = st == API_ROLE_READY      ? "ready"
+                           : st == API_ROLE_DEGRADED ? "degraded"
+                                                     : "not ready";
+        json_object_set_new(roles, r->name,
+                            detail ? json_pack("{s:s,s:s}", "status", word, "detail", detail)
+                                   : json_pack("{s:s}", "status", word));
     }
     api_json(resp, ok ? 200 : 503,
-             json_pack("{s:s,s:o}", "status", ok ? "ready" : "not ready", "checks", checks));
+             json_pack("{s:s,s:o,s:o}", "status", ok ? "ready" : "not ready", "checks", checks,
+                       "roles", roles));
 }
 
 void api_h_metrics(struct http_req *req, struct http_resp *resp, void *a)

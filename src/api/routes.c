@@ -40,3 +40,18 @@ const struct http_route api_routes[] = {
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
+
+/*
+ * Processes without the api role (relay, audit, ... replicas) still answer the
+ * probes and the scrape, and — with TOCK_BUS=dapr — the sidecar's deliveries.
+ */
+const struct http_route api_ops_routes[] = {
+    {"GET", "/", api_h_root},
+    {"GET", "/healthz", api_h_healthz},
+    {"GET", "/readyz", api_h_readyz},
+    {"GET", "/metrics", api_h_metrics},
+    {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
+    {"POST", "/events/{group}/{topic}", api_h_dapr_event},
+};
+
+const size_t api_ops_nroutes = sizeof api_ops_routes / sizeof api_ops_routes[0];

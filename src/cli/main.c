@@ -16,6 +16,7 @@
 #include "cli/config.h"
 #include "http/http.h"
 #include "obs/log.h"
+#include "cli/dlq.h"
 #include "roles/audit.h"
 #include "roles/relay.h"
 #include "service/service.h"
@@ -36,6 +37,8 @@ static void usage(FILE *f)
             "                                  create a user; the password is read from stdin\n"
             "  token create --user EMAIL NAME  create an API token and print it\n"
             "  events [--after N] [--limit N]  print outbox events as JSON lines\n"
+            "  dlq list                        print the dead letters as JSON lines\n"
+            "  dlq replay (ID... | all)        send dead letters' events back to their consumer\n"
             "  version                         print the version\n"
             "\n"
             "Every TOCK_* variable has a matching flag: --max-body 2048 sets TOCK_MAX_BODY.\n"
@@ -109,6 +112,14 @@ static void raise_fd_limit(void)
     }
 }
 
+static int relay_role_status(void *relay, const char **detail)
+{
+    if (!relay_failing(relay))
+        return API_ROLE_READY;
+    *detail = "cannot publish (bus or database unreachable); events wait in the outbox";
+    return API_ROLE_DEGRADED;
+}
+
 static int cmd_serve(void)
 {
     unsigned roles;
@@ -141,7 +152,16 @@ static int cmd_serve(void)
         return die(err);
     }
     struct relay *relay = NULL;
-    if ((roles & ROLE_RELAY) && relay_start(&c.svc, bus, bops, &relay) == 0) {
+    if (roles & ROLE_RELAY) {
+        struct relay_config rc;
+        int rrc = relay_config_from_env(&rc, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!rrc && (rrc = relay_start(&c.svc, bus, bops, &rc, &relay)))
+            snprintf(err, sizeof err, "relay role: %s", tock_strerror(rrc));
+        if (rrc) {
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
         c.svc.outbox_kick = relay_kick;
         c.svc.kick_arg = relay;
     }
@@ -163,8 +183,18 @@ static int cmd_serve(void)
 
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
     atomic_init(&app.shutting_down, false);
+    if (roles & ROLE_API)
+        app.roles[app.nroles++] = (struct api_role){"api", NULL, NULL};
+    if (roles & ROLE_RELAY)
+        app.roles[app.nroles++] = (struct api_role){"relay", relay_role_status, relay};
+    if (roles & ROLE_AUDIT)
+        app.roles[app.nroles++] = (struct api_role){"audit", NULL, NULL};
     struct http_server *http = NULL;
-    if (roles & ROLE_API) {
+    {
+        /*
+         * Every process serves HTTP: probes and metrics for any role, the Dapr
+         * deliveries for consumer roles, and the REST API only with the api role.
+         */
         struct http_config hc = {
             .port = c.cfg.listen_port,
             .threads = c.cfg.threads,
@@ -177,7 +207,9 @@ static int cmd_serve(void)
             .access_log = c.cfg.access_log,
         };
         snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
-        if (http_start(&hc, api_routes, api_nroutes, &app, &http, err, sizeof err)) {
+        bool api = roles & ROLE_API;
+        if (http_start(&hc, api ? api_routes : api_ops_routes,
+                       api ? api_nroutes : api_ops_nroutes, &app, &http, err, sizeof err)) {
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
@@ -188,7 +220,8 @@ static int cmd_serve(void)
         int port = http_port(http);
         log_msg(LOG_INFO, "listening on http://%s:%d (db %s, bus %s, roles %s)",
                 c.cfg.listen_host, port, c.cfg.db, bops->name, c.cfg.roles);
-        fprintf(stderr,
+        if (api)
+            fprintf(stderr,
                 "\ntock is running on http://%s:%d\n"
                 "Register a user:\n"
                 "  curl -s -X POST http://%s:%d/api/v1/auth/register -H 'Content-Type: "
@@ -350,7 +383,7 @@ int main(int argc, char **argv)
         return 0;
     }
     int first = 2;
-    if (!strcmp(cmd, "user") || !strcmp(cmd, "token"))
+    if (!strcmp(cmd, "user") || !strcmp(cmd, "token") || !strcmp(cmd, "dlq"))
         first = 3;
     if (argc < first) {
         usage(stderr);
@@ -374,6 +407,15 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "events") && nargs == 0)
         return cmd_events();
+    if (!strcmp(cmd, "dlq") && argc > 2) {
+        struct core c;
+        if (core_open(&c, false))
+            return 1;
+        log_setup(2, LOG_WARN, "cli");
+        int st = cli_dlq(&c.svc, argv[2], nargs, args);
+        core_close(&c);
+        return st;
+    }
     if (!strcmp(cmd, "user") && argc > 2 && !strcmp(argv[2], "add"))
         return cmd_user_add(nargs, args);
     if (!strcmp(cmd, "token") && argc > 2 && !strcmp(argv[2], "create"))

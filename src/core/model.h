@@ -51,6 +51,7 @@ struct outbox_row {
     char event_id[40];
     char *event_json;    /* owned */
     int64_t created_at, published_at; /* published_at 0: not yet */
+    bool replayed;       /* dead letters (deadletter_list): replayed already */
 };
 
 void outbox_rows_free(struct outbox_row *rows, size_t n);

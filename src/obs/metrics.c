@@ -40,6 +40,26 @@ struct ctr_slot {
     atomic_uint_fast64_t count;
 };
 
+/* Labelled gauges (value stored as the bits of a double) and histograms. */
+#define GAUGE_SLOTS 64
+#define LHIST_SLOTS 64
+struct lslot_head {
+    const char *_Atomic family;
+    const char *label, *value;
+};
+struct gauge_slot {
+    struct lslot_head h; /* first: labelled_slot works on it */
+    _Atomic double v;
+};
+struct lhist_slot {
+    struct lslot_head h;
+    atomic_uint_fast64_t b[NBUCKETS];
+    atomic_uint_fast64_t count;
+    atomic_uint_fast64_t sum_ns;
+};
+static struct gauge_slot gauge_slots[GAUGE_SLOTS];
+static struct lhist_slot lhist_slots[LHIST_SLOTS];
+
 static struct http_slot http_slots[HTTP_SLOTS];
 static struct hist_slot hist_slots[HIST_SLOTS];
 static struct ctr_slot ctr_slots[CTR_SLOTS];
@@ -137,6 +157,113 @@ void metrics_counter_add(const char *family, const char *label, const char *valu
     }
 }
 
+/*
+ * Finds or claims the slot of (family, value) in a table of `n` slots of `size`
+ * bytes that each start with a struct lslot_head; NULL when full.
+ */
+static void *labelled_slot(void *table, size_t n, size_t size, const char *family,
+                           const char *label, const char *value)
+{
+    size_t h = hash_ptr(family, 0, value);
+    for (size_t i = 0; i < n; i++) {
+        struct lslot_head *s = (struct lslot_head *)((char *)table + ((h + i) % n) * size);
+        const char *f = atomic_load(&s->family);
+        if (f == family && s->value == value)
+            return s;
+        if (!f) {
+            pthread_mutex_lock(&reg_mu);
+            if (!atomic_load(&s->family)) {
+                s->label = label;
+                s->value = value;
+                atomic_store(&s->family, family);
+            }
+            pthread_mutex_unlock(&reg_mu);
+            i--;
+        }
+    }
+    return NULL;
+}
+
+void metrics_gauge_set(const char *family, const char *label, const char *value, double v)
+{
+    struct gauge_slot *s =
+        labelled_slot(gauge_slots, GAUGE_SLOTS, sizeof *gauge_slots, family, label, value);
+    if (s)
+        atomic_store(&s->v, v);
+}
+
+void metrics_observe(const char *family, const char *label, const char *value, double seconds)
+{
+    struct lhist_slot *h =
+        labelled_slot(lhist_slots, LHIST_SLOTS, sizeof *lhist_slots, family, label, value);
+    if (!h)
+        return;
+    if (seconds < 0)
+        seconds = 0;
+    for (size_t i = 0; i < NBUCKETS; i++)
+        if (seconds <= buckets[i])
+            atomic_fetch_add(&h->b[i], 1);
+    atomic_fetch_add(&h->count, 1);
+    atomic_fetch_add(&h->sum_ns, (uint_fast64_t)(seconds * 1e9));
+}
+
+static bool family_seen(const char **done, size_t *ndone, const char *f)
+{
+    for (size_t d = 0; d < *ndone; d++)
+        if (done[d] == f)
+            return true;
+    done[(*ndone)++] = f;
+    return false;
+}
+
+static void render_labelled(struct buf *out)
+{
+    const char *done[GAUGE_SLOTS + LHIST_SLOTS];
+    size_t ndone = 0;
+    for (size_t i = 0; i < GAUGE_SLOTS; i++) {
+        const char *f = atomic_load(&gauge_slots[i].h.family);
+        if (!f || family_seen(done, &ndone, f))
+            continue;
+        buf_printf(out, "# HELP %s Gauge %s.\n# TYPE %s gauge\n", f, f, f);
+        for (size_t j = i; j < GAUGE_SLOTS; j++) {
+            struct gauge_slot *s = &gauge_slots[j];
+            if (atomic_load(&s->h.family) != f)
+                continue;
+            buf_printf(out, "%s{%s=\"", f, s->h.label);
+            metrics_escape_label(out, s->h.value);
+            buf_printf(out, "\"} %.9g\n", atomic_load(&s->v));
+        }
+    }
+    for (size_t i = 0; i < LHIST_SLOTS; i++) {
+        const char *f = atomic_load(&lhist_slots[i].h.family);
+        if (!f || family_seen(done, &ndone, f))
+            continue;
+        buf_printf(out, "# HELP %s Histogram %s.\n# TYPE %s histogram\n", f, f, f);
+        for (size_t j = i; j < LHIST_SLOTS; j++) {
+            struct lhist_slot *h = &lhist_slots[j];
+            if (atomic_load(&h->h.family) != f)
+                continue;
+            uint64_t count = atomic_load(&h->count);
+            for (size_t b = 0; b <= NBUCKETS; b++) {
+                uint64_t v = b < NBUCKETS ? atomic_load(&h->b[b]) : count;
+                buf_printf(out, "%s_bucket{%s=\"", f, h->h.label);
+                metrics_escape_label(out, h->h.value);
+                if (b < NBUCKETS)
+                    buf_printf(out, "\",le=\"%g\"} %llu\n", buckets[b],
+                               (unsigned long long)(v > count ? count : v));
+                else
+                    buf_printf(out, "\",le=\"+Inf\"} %llu\n", (unsigned long long)count);
+            }
+            buf_printf(out, "%s_sum{%s=\"", f, h->h.label);
+            metrics_escape_label(out, h->h.value);
+            buf_printf(out, "\"} %.9f\n", (double)atomic_load(&h->sum_ns) / 1e9);
+            buf_printf(out, "%s_count{%s=\"", f, h->h.label);
+            metrics_escape_label(out, h->h.value);
+            buf_printf(out, "\"} %llu\n", (unsigned long long)count);
+        }
+    }
+}
+
 void metrics_escape_label(struct buf *out, const char *v)
 {
     for (const char *p = v; *p; p++) {
@@ -227,4 +354,5 @@ void metrics_render(struct buf *out)
                 buf_printf(out, "\"} %llu\n", (unsigned long long)atomic_load(&s->count));
         }
     }
+    render_labelled(out);
 }

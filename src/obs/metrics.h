@@ -20,6 +20,11 @@ void metrics_http_observe(const char *route, const char *method, int status, dou
 /* A family named *_seconds_total counts nanoseconds and is rendered in seconds. */
 void metrics_counter_add(const char *family, const char *label, const char *value, uint64_t n);
 
+/* A gauge with one label (static strings), set to v: e.g. consumer lag per consumer. */
+void metrics_gauge_set(const char *family, const char *label, const char *value, double v);
+/* An observation (seconds) into a histogram family with one label (static strings). */
+void metrics_observe(const char *family, const char *label, const char *value, double seconds);
+
 /* Appends every registered family in exposition format. */
 void metrics_render(struct buf *out);
 /* Helpers for callers that add gauges computed at scrape time. */

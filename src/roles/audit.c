@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "obs/clock.h"
+#include "obs/env.h"
 #include "obs/log.h"
 #include "roles/consumer.h"
 
@@ -28,23 +29,6 @@ struct audit {
     pthread_cond_t cv;
     bool stopping;
 };
-
-static int env_int(const char *name, int def, int min, int max, int *out, char *err,
-                   size_t errlen)
-{
-    const char *v = getenv(name);
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    char *end = NULL;
-    long x = strtol(v, &end, 10);
-    if (*end || x < min || x > max) {
-        snprintf(err, errlen, "%s must be an integer %d-%d", name, min, max);
-        return -1;
-    }
-    *out = (int)x;
-    return 0;
-}
 
 int audit_config_from_env(struct audit_config *cfg, char *err, size_t errlen)
 {

@@ -268,6 +268,12 @@ int consumer_deliver(const struct bus_msg *msg, void *arg)
     }
     if (rc == 0) {
         metrics_counter_add("tock_events_consumed_total", "consumer", name, 1);
+        if (ev.time_ms > 0) {
+            /* Lag: from the event's commit (its time) to this consumer's committed effect. */
+            double lag = (double)(clock_now_ms() - ev.time_ms) / 1000.0;
+            metrics_gauge_set("tock_consumer_lag_seconds", "consumer", name, lag);
+            metrics_observe("tock_consumer_event_lag_seconds", "consumer", name, lag);
+        }
     } else if (rc == TOCK_ECONFLICT) {
         metrics_counter_add("tock_events_duplicate_total", "consumer", name, 1);
         rc = 0;

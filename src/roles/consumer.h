@@ -17,7 +17,9 @@
  * Metrics: tock_events_consumed_total, tock_events_retried_total,
  * tock_events_dead_lettered_total, tock_events_duplicate_total and
  * tock_consumer_handler_seconds_total (time spent in handlers), each labelled
- * {consumer}.
+ * {consumer}; lag — from an event's time (its commit in the outbox) to the commit
+ * of this consumer's effect — as the gauge tock_consumer_lag_seconds (last event)
+ * and the histogram tock_consumer_event_lag_seconds.
  *
  * Lifetime: consumer_new copies nothing from def but the pointers: def's strings
  * and arrays are borrowed and must outlive the consumer (use static tables).

@@ -114,6 +114,17 @@ int svc_tag_delete(struct svc *s, struct svc_ctx *ctx, int64_t id);
 int svc_audit_list(struct svc *s, struct svc_ctx *ctx, const struct audit_query *q,
                    struct audit_row **out, size_t *n, char **next_cursor);
 
+/* ---- dead letters (service/dlq.c) ---- */
+/* tock.deadletter events with seq > after, oldest first (outbox + event_log). */
+int svc_dlq_list(struct svc *s, int64_t after, int limit, struct outbox_row **out, size_t *n);
+/*
+ * Replays dead letter dl: its original event goes back on its topic for the consumer
+ * that gave up on it (named into consumer). TOCK_ECONFLICT when replayed already,
+ * TOCK_EINVAL when the original was not a CloudEvent (e says so).
+ */
+int svc_dlq_replay(struct svc *s, const struct outbox_row *dl, char *consumer, size_t cap,
+                   struct tock_error *e);
+
 /* ---- operations (service/ops.c) ---- */
 /* 0 when the database answers and every migration is applied. */
 int svc_ready(struct svc *s);

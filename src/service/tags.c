@@ -48,24 +48,30 @@ int svc_tag_create(struct svc *s, struct svc_ctx *ctx, const char *name, const c
         return tock_fail(e, TOCK_EINVAL, "color", "color must be #rrggbb");
     if (color)
         snprintf(t.color, sizeof t.color, "%s", color);
-    struct store_conn *c;
-    int rc = s->ops->acquire(s->store, &c);
-    if (rc)
-        return rc;
-    if ((rc = s->ops->begin(c, true)))
-        goto out;
-    rc = s->ops->tag_by_name(c, ctx->user_id, t.name, out);
-    *created = false;
-    if (rc == TOCK_ENOTFOUND) {
-        rc = s->ops->tag_insert(c, &t);
-        if (!rc) {
-            *out = t;
-            *created = true;
+    /*
+     * Two concurrent creates of one name both miss the lookup; the second insert
+     * hits the unique key (on PostgreSQL that aborts its transaction). Its retry
+     * finds the winner's tag: the answer is "exists", never a 409.
+     */
+    int rc = TOCK_ECONFLICT;
+    for (int attempt = 0; attempt < 3 && rc == TOCK_ECONFLICT; attempt++) {
+        struct store_conn *c;
+        if ((rc = s->ops->acquire(s->store, &c)))
+            return rc;
+        if ((rc = s->ops->begin(c, true)) == 0) {
+            rc = s->ops->tag_by_name(c, ctx->user_id, t.name, out);
+            *created = false;
+            if (rc == TOCK_ENOTFOUND) {
+                rc = s->ops->tag_insert(c, &t);
+                if (!rc) {
+                    *out = t;
+                    *created = true;
+                }
+            }
+            rc = svc_finish(s, c, rc, false);
         }
+        s->ops->release(c);
     }
-    rc = svc_finish(s, c, rc, false);
-out:
-    s->ops->release(c);
     return rc;
 }
 

@@ -128,6 +128,35 @@ struct store_ops {
                       struct audit_row **out, size_t *n);
     /* Deletes up to `limit` rows created before `before`; *deleted gets the count. */
     int (*audit_prune)(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+
+    /* ---- outbox claiming and retention (roles/relay.c) ---- */
+    /*
+     * Inside an open write transaction: up to `limit` unpublished rows in id order,
+     * claimed so that no other relay publishes a row of the same users until this
+     * transaction ends (PostgreSQL: a per-user advisory lock in the relay's own
+     * namespace, then FOR UPDATE SKIP LOCKED on the rows; users another relay holds
+     * are skipped this round). So several relays share the work and each user's
+     * events still go out in order.
+     */
+    int (*outbox_claim)(struct store_conn *c, int limit, struct outbox_row **out, size_t *n);
+    /*
+     * Deletes up to `limit` published rows with published_at < before, moving the
+     * task-events among them to event_log first (history keeps working);
+     * *pruned gets the rows deleted.
+     */
+    int (*outbox_prune)(struct store_conn *c, int64_t before, int limit, int64_t *pruned);
+    /* Deletes up to `limit` processed_events marks older than before. */
+    int (*processed_prune)(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+
+    /* ---- dead letters (service/dlq.c) ---- */
+    /* Removes the mark, so the consumer processes the event again (a DLQ replay). */
+    int (*processed_unmark)(struct store_conn *c, const char *consumer, const char *event_id);
+    /*
+     * tock.deadletter events with seq > after, oldest first (outbox and event_log),
+     * up to limit; each row's `replayed` tells whether it was replayed already.
+     */
+    int (*deadletter_list)(struct store_conn *c, int64_t after, int limit,
+                           struct outbox_row **out, size_t *n);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

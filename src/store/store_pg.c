@@ -692,6 +692,7 @@ static int read_outbox(struct pg_conn *c, const char *sql, const struct pg_param
         o->event_json = strdup(pg_txt(r, k, 7));
         o->created_at = pg_i64(r, k, 8);
         o->published_at = pg_i64(r, k, 9);
+        o->replayed = PQnfields(r) > 10 && pg_txt(r, k, 10)[0] == 't';
         if (!o->event_json) {
             PQclear(r);
             outbox_rows_free(v, i + 1);
@@ -770,9 +771,133 @@ static int pg_task_history(struct store_conn *base, int64_t user_id, int64_t tas
     pp_i64(&p, user_id);
     pp_i64(&p, task_id);
     return read_outbox((struct pg_conn *)base,
-                       "SELECT " OUTBOX_COLS " FROM outbox WHERE user_id = $1 AND task_id = $2 "
-                       "AND topic = 'task-events' ORDER BY id",
+                       /* Pruned rows live on in event_log (same seq): read both. */
+                       "SELECT seq, topic, msg_key, user_id, task_id, type, event_id, "
+                       "event_json, created_at, published_at FROM event_log WHERE user_id = $1 "
+                       "AND task_id = $2 AND topic = 'task-events' UNION ALL SELECT " OUTBOX_COLS
+                       " FROM outbox WHERE user_id = $1 AND task_id = $2 AND topic = "
+                       "'task-events' ORDER BY 1",
                        &p, out, n);
+}
+
+/* ---- outbox claiming and retention ---- */
+
+/* Advisory lock namespace of relays (writers use 7400 for per-user commit order). */
+#define RELAY_LOCK_NS "7401"
+
+static int pg_outbox_claim(struct store_conn *base, int limit, struct outbox_row **out,
+                           size_t *n)
+{
+    struct pg_conn *c = (struct pg_conn *)base;
+    /*
+     * The users of the oldest unpublished rows whose relay lock we can take now.
+     * The lock is held to the end of this transaction (publish + mark), so a user's
+     * rows are never in flight from two relays at once: order per user holds.
+     * (A volatile function is not pushed below the LIMIT: it runs per distinct user.)
+     */
+    struct pg_params p = {0};
+    pp_i64(&p, limit);
+    int rc;
+    PGresult *r = pg_run(c,
+                         "SELECT u FROM (SELECT DISTINCT user_id AS u FROM (SELECT user_id "
+                         "FROM outbox WHERE published_at IS NULL ORDER BY id LIMIT $1) s) d "
+                         "WHERE pg_try_advisory_xact_lock(" RELAY_LOCK_NS
+                         ", (u % 2147483647)::int)",
+                         &p, &rc, "outbox_claim_users");
+    if (!r)
+        return rc;
+    int nu = PQntuples(r);
+    if (nu == 0) {
+        PQclear(r);
+        *out = NULL;
+        *n = 0;
+        return 0;
+    }
+    struct buf arr;
+    buf_init(&arr, 0);
+    buf_puts(&arr, "{");
+    for (int i = 0; i < nu; i++)
+        buf_printf(&arr, "%s%" PRId64, i ? "," : "", pg_i64(r, i, 0));
+    PQclear(r);
+    if (buf_puts(&arr, "}")) {
+        buf_free(&arr);
+        return TOCK_ENOMEM;
+    }
+    struct pg_params q = {0};
+    pp_text(&q, arr.data);
+    pp_i64(&q, limit);
+    rc = read_outbox(c,
+                     "SELECT " OUTBOX_COLS " FROM outbox WHERE published_at IS NULL AND "
+                     "user_id = ANY($1::bigint[]) ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED",
+                     &q, out, n);
+    buf_free(&arr);
+    return rc;
+}
+
+static int pg_outbox_prune(struct store_conn *base, int64_t before, int limit, int64_t *pruned)
+{
+    struct pg_params p = {0};
+    pp_i64(&p, before);
+    pp_i64(&p, limit);
+    int rc;
+    PGresult *r = pg_run((struct pg_conn *)base,
+                         "WITH d AS (DELETE FROM outbox WHERE id IN (SELECT id FROM outbox "
+                         "WHERE published_at IS NOT NULL AND published_at < $1 ORDER BY "
+                         "published_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING *), "
+                         "l AS (INSERT INTO event_log (seq, event_id, topic, msg_key, user_id, "
+                         "task_id, type, event_json, created_at, published_at) SELECT id, "
+                         "event_id, topic, msg_key, user_id, task_id, type, event_json, "
+                         "created_at, published_at FROM d WHERE topic IN ('task-events', 'dlq') "
+                         "ON CONFLICT DO NOTHING) SELECT count(*) FROM d",
+                         &p, &rc, "outbox_prune");
+    if (!r)
+        return rc;
+    *pruned = pg_i64(r, 0, 0);
+    PQclear(r);
+    return 0;
+}
+
+static int pg_processed_prune(struct store_conn *base, int64_t before, int limit,
+                              int64_t *deleted)
+{
+    struct pg_params p = {0};
+    pp_i64(&p, before);
+    pp_i64(&p, limit);
+    return pg_exec((struct pg_conn *)base,
+                   "DELETE FROM processed_events WHERE (consumer, event_id) IN (SELECT "
+                   "consumer, event_id FROM processed_events WHERE processed_at < $1 AND consumer "
+                   "<> 'dlq-replay' LIMIT $2 "
+                   "FOR UPDATE SKIP LOCKED)",
+                   &p, deleted, "processed_prune");
+}
+
+static int pg_processed_unmark(struct store_conn *base, const char *consumer,
+                               const char *event_id)
+{
+    struct pg_params p = {0};
+    pp_text(&p, consumer);
+    pp_text(&p, event_id);
+    return pg_exec((struct pg_conn *)base,
+                   "DELETE FROM processed_events WHERE consumer = $1 AND event_id = $2", &p,
+                   NULL, "processed_unmark");
+}
+
+static int pg_deadletter_list(struct store_conn *base, int64_t after, int limit,
+                              struct outbox_row **out, size_t *n)
+{
+    struct pg_params p = {0};
+    pp_i64(&p, after);
+    pp_i64(&p, limit);
+    return read_outbox(
+        (struct pg_conn *)base,
+        "SELECT seq, topic, msg_key, user_id, task_id, type, event_id, event_json, created_at, "
+        "published_at, EXISTS (SELECT 1 FROM processed_events p WHERE p.consumer = "
+        "'dlq-replay' AND p.event_id = d.event_id) FROM (SELECT seq, event_id, topic, msg_key, "
+        "user_id, task_id, type, event_json, created_at, published_at FROM event_log WHERE "
+        "type = 'tock.deadletter' AND seq > $1 UNION ALL SELECT id, event_id, topic, msg_key, "
+        "user_id, task_id, type, event_json, created_at, published_at FROM outbox WHERE type = "
+        "'tock.deadletter' AND id > $1) d ORDER BY seq LIMIT $2",
+        &p, out, n);
 }
 
 const struct store_ops store_pg_ops = {
@@ -816,4 +941,9 @@ const struct store_ops store_pg_ops = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    .outbox_claim = pg_outbox_claim,
+    .outbox_prune = pg_outbox_prune,
+    .processed_prune = pg_processed_prune,
+    .processed_unmark = pg_processed_unmark,
+    .deadletter_list = pg_deadletter_list,
 };

@@ -688,6 +688,10 @@ static int sq_outbox_append(struct store_conn *base, struct outbox_row *r)
 #define OUTBOX_COLS                                                                            \
     "id, topic, msg_key, user_id, task_id, type, event_id, event_json, created_at, "           \
     "published_at"
+/* The same row in event_log's column order. */
+#define OUTBOX_COLS_LOG                                                                        \
+    "id, event_id, topic, msg_key, user_id, task_id, type, event_json, created_at, "           \
+    "published_at"
 
 static int read_outbox(struct sq_conn *c, sqlite3_stmt *st, struct outbox_row **out, size_t *n)
 {
@@ -711,6 +715,7 @@ static int read_outbox(struct sq_conn *c, sqlite3_stmt *st, struct outbox_row **
         r->event_json = strdup(sq_col_text(st, 7));
         r->created_at = sqlite3_column_int64(st, 8);
         r->published_at = sqlite3_column_int64(st, 9);
+        r->replayed = sqlite3_column_count(st) > 10 && sqlite3_column_int(st, 10) != 0;
         m++;
         if (!r->event_json)
             goto oom;
@@ -785,12 +790,126 @@ static int sq_task_history(struct store_conn *base, int64_t user_id, int64_t tas
                            struct outbox_row **out, size_t *n)
 {
     struct sq_conn *c = sq_active(base);
-    sqlite3_stmt *st = sq_stmt(c, "SELECT " OUTBOX_COLS " FROM outbox WHERE user_id = ?1 AND "
-                                  "task_id = ?2 AND topic = 'task-events' ORDER BY id");
+    /* Pruned rows live on in event_log (same seq), so history spans both tables. */
+    sqlite3_stmt *st = sq_stmt(c, "SELECT seq, topic, msg_key, user_id, task_id, type, event_id, "
+                                  "event_json, created_at, published_at FROM event_log WHERE "
+                                  "user_id = ?1 AND task_id = ?2 AND topic = 'task-events' "
+                                  "UNION ALL SELECT " OUTBOX_COLS " FROM outbox WHERE user_id = "
+                                  "?1 AND task_id = ?2 AND topic = 'task-events' ORDER BY 1");
     if (!st)
         return TOCK_ESTORE;
     sqlite3_bind_int64(st, 1, user_id);
     sqlite3_bind_int64(st, 2, task_id);
+    return read_outbox(c, st, out, n);
+}
+
+/* ---- outbox claiming and retention ---- */
+
+/* SQLite has one writer at a time: the write transaction itself is the claim. */
+static int sq_outbox_claim(struct store_conn *base, int limit, struct outbox_row **out,
+                           size_t *n)
+{
+    return sq_outbox_fetch(base, 0, limit, true, out, n);
+}
+
+/* The id bound of the next batch of published rows older than before (0: none). */
+static int prune_bound(struct sq_conn *c, int64_t before, int limit, int64_t *max_id)
+{
+    sqlite3_stmt *st = sq_stmt(c, "SELECT coalesce(max(id), 0) FROM (SELECT id FROM outbox "
+                                  "WHERE published_at IS NOT NULL AND published_at < ?1 "
+                                  "ORDER BY published_at LIMIT ?2)");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int(st, 2, limit);
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_ROW) {
+        sqlite3_reset(st);
+        return sq_err(c, rc, "outbox_prune");
+    }
+    *max_id = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return 0;
+}
+
+static int sq_outbox_prune(struct store_conn *base, int64_t before, int limit, int64_t *pruned)
+{
+    struct sq_conn *c = sq_active(base);
+    int64_t max_id = 0;
+    int rc = prune_bound(c, before, limit, &max_id);
+    *pruned = 0;
+    if (rc || max_id == 0)
+        return rc;
+    sqlite3_stmt *st = sq_stmt(c, "INSERT OR IGNORE INTO event_log (seq, event_id, topic, "
+                                  "msg_key, user_id, task_id, type, event_json, created_at, "
+                                  "published_at) SELECT " OUTBOX_COLS_LOG " FROM outbox WHERE "
+                                  "id <= ?1 AND published_at IS NOT NULL AND published_at < ?2 "
+                                  "AND topic IN ('task-events', 'dlq')");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, max_id);
+    sqlite3_bind_int64(st, 2, before);
+    if ((rc = sq_exec_stmt(c, st, "outbox_prune_log")))
+        return rc;
+    st = sq_stmt(c, "DELETE FROM outbox WHERE id <= ?1 AND published_at IS NOT NULL AND "
+                    "published_at < ?2");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, max_id);
+    sqlite3_bind_int64(st, 2, before);
+    if ((rc = sq_exec_stmt(c, st, "outbox_prune")))
+        return rc;
+    *pruned = sqlite3_changes(c->db);
+    return 0;
+}
+
+static int sq_processed_prune(struct store_conn *base, int64_t before, int limit,
+                              int64_t *deleted)
+{
+    struct sq_conn *c = sq_active(base);
+    sqlite3_stmt *st = sq_stmt(c, "DELETE FROM processed_events WHERE (consumer, event_id) IN "
+                                  "(SELECT consumer, event_id FROM processed_events WHERE "
+                                  "processed_at < ?1 AND consumer <> 'dlq-replay' LIMIT ?2)");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, before);
+    sqlite3_bind_int(st, 2, limit);
+    int rc = sq_exec_stmt(c, st, "processed_prune");
+    if (!rc)
+        *deleted = sqlite3_changes(c->db);
+    return rc;
+}
+
+static int sq_processed_unmark(struct store_conn *base, const char *consumer,
+                               const char *event_id)
+{
+    struct sq_conn *c = sq_active(base);
+    sqlite3_stmt *st =
+        sq_stmt(c, "DELETE FROM processed_events WHERE consumer = ?1 AND event_id = ?2");
+    if (!st)
+        return TOCK_ESTORE;
+    sq_bind_text(st, 1, consumer);
+    sq_bind_text(st, 2, event_id);
+    return sq_exec_stmt(c, st, "processed_unmark");
+}
+
+static int sq_deadletter_list(struct store_conn *base, int64_t after, int limit,
+                              struct outbox_row **out, size_t *n)
+{
+    struct sq_conn *c = sq_active(base);
+    sqlite3_stmt *st = sq_stmt(
+        c, "SELECT seq, topic, msg_key, user_id, task_id, type, event_id, event_json, "
+           "created_at, published_at, EXISTS (SELECT 1 FROM processed_events p WHERE "
+           "p.consumer = 'dlq-replay' AND p.event_id = d.event_id) FROM (SELECT seq, event_id, "
+           "topic, msg_key, user_id, task_id, type, event_json, created_at, published_at FROM "
+           "event_log WHERE type = 'tock.deadletter' AND seq > ?1 UNION ALL SELECT id AS seq, "
+           "event_id, topic, msg_key, user_id, task_id, type, event_json, created_at, "
+           "published_at FROM outbox WHERE type = 'tock.deadletter' AND id > ?1) d ORDER BY "
+           "seq LIMIT ?2");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, after);
+    sqlite3_bind_int(st, 2, limit);
     return read_outbox(c, st, out, n);
 }
 
@@ -835,4 +954,9 @@ const struct store_ops store_sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    .outbox_claim = sq_outbox_claim,
+    .outbox_prune = sq_outbox_prune,
+    .processed_prune = sq_processed_prune,
+    .processed_unmark = sq_processed_unmark,
+    .deadletter_list = sq_deadletter_list,
 };

@@ -103,6 +103,12 @@ class Postgres:
         return self._run(["psql", "-X", "-q", "-h", self.dir, "-U", "postgres", "-d", db,
                           "-v", "ON_ERROR_STOP=1", "-c", sql], check=check)
 
+    def query(self, db, sql):
+        """Rows of a query as lists of strings (psql unaligned, tab-separated)."""
+        r = self._run(["psql", "-X", "-q", "-A", "-t", "-F", "\t", "-h", self.dir, "-U",
+                       "postgres", "-d", db, "-v", "ON_ERROR_STOP=1", "-c", sql])
+        return [line.split("\t") for line in r.stdout.splitlines() if line]
+
     def server_log(self):
         try:
             with open(self.log, "rb") as f:

@@ -312,8 +312,9 @@ def test_dapr_routes_absent_with_other_bus():
         r = requests.post(s.url + "/events/g/task-events", data="{}",
                           headers={"Content-Type": CE_TYPE}, timeout=10)
         assert r.status_code == 404
-        assert "checks" in requests.get(s.url + "/readyz", timeout=10).json()
-        assert "bus" not in requests.get(s.url + "/readyz", timeout=10).json()["checks"]
+        ready = requests.get(s.url + "/readyz", timeout=10).json()
+        # The in-process bus is always healthy; no sidecar is consulted.
+        assert ready["checks"]["bus"] == "ok", ready
     finally:
         s.stop()
 

@@ -2,7 +2,7 @@
 delete (docs/api.md "Tags")."""
 import pytest
 
-from conftest import assert_error, register
+from conftest import Client, assert_error, register
 
 TAG_KEYS = {"id", "name", "color", "task_count"}
 
@@ -276,3 +276,27 @@ def test_search_and_tag_filter_follow_rename_merge_and_delete(user):
     assert found(tag="yak") == set()
     assert user.get(f"/api/v1/tasks/{b['id']}").json()["tags"] == []
     assert found(q="beta") == {b["id"]}
+
+
+def test_concurrent_creates_of_one_name_make_one_tag(user):
+    """Racing POSTs of the same new tag: one 201, the rest 200 with the same tag —
+    never a 409 or a 500 (on PostgreSQL the loser's insert aborts its transaction
+    and the service retries it)."""
+    import threading
+    for round_ in range(5):
+        name = f"race-{round_}"
+        results, lock = [], threading.Lock()
+
+        def go():
+            # A client per thread: a requests.Session is not thread-safe.
+            r = Client(user.server, user.token).post("/api/v1/tags", {"name": name})
+            with lock:
+                results.append((r.status_code, r.json()))
+        threads = [threading.Thread(target=go) for _ in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        codes = sorted(c for c, _ in results)
+        assert codes.count(201) == 1 and set(codes) <= {200, 201}, results
+        assert len({b["id"] for _, b in results}) == 1, results

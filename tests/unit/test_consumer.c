@@ -309,6 +309,61 @@ static void retention_sweep_deletes_old_rows_in_batches(void **state)
     assert_int_equal(deleted, 2);
 }
 
+
+/*
+ * DLQ replay: the poison event is dead-lettered; once the cause is fixed, a replay
+ * puts the original (same id) back on its topic; only the consumer that gave up
+ * processes it, exactly once; a second replay is refused; pruning keeps the
+ * dead letter listable (event_log) and its replay mark.
+ */
+static void dead_letter_replay_reprocesses_once(void **state)
+{
+    struct fixture *f = *state;
+    f->fail_always = true;
+    struct consumer *cons = make_consumer(f, 2);
+    assert_int_equal(publish(f, "ev-fixme", "task.created", "666"), 0);
+    assert_int_equal(f->effects, 0);
+    struct outbox_row *dl = NULL;
+    size_t n = 0;
+    assert_int_equal(svc_dlq_list(&f->svc, 0, 100, &dl, &n), 0);
+    assert_int_equal(n, 1);
+    assert_false(dl[0].replayed);
+    f->fail_always = false; /* the bug is fixed */
+    char who[64];
+    struct tock_error e = {0};
+    assert_int_equal(svc_dlq_replay(&f->svc, &dl[0], who, sizeof who, &e), 0);
+    assert_string_equal(who, "unit");
+    /* The relay delivers the original again (and the dead letter itself, unwanted). */
+    int published = 0;
+    assert_int_equal(relay_drain(&f->svc, f->bus, &bus_local_ops, &published), 0);
+    assert_true(published >= 2);
+    assert_int_equal(f->effects, 1);
+    assert_int_equal(audit_count(f), 1);
+    /* A second replay of the same dead letter is refused: no second effect. */
+    assert_int_equal(svc_dlq_replay(&f->svc, &dl[0], who, sizeof who, &e), TOCK_ECONFLICT);
+    assert_int_equal(relay_drain(&f->svc, f->bus, &bus_local_ops, &published), 0);
+    assert_int_equal(f->effects, 1);
+    outbox_rows_free(dl, n);
+    /* Everything past retention is pruned; the dead letter stays listed, replayed. */
+    clock_set_fixed(clock_now_ms() + INT64_C(30) * 86400000);
+    struct relay_config rc = relay_config_defaults();
+    assert_int_equal(relay_maintain(&f->svc, &rc), 0);
+    assert_int_equal(svc_dlq_list(&f->svc, 0, 100, &dl, &n), 0);
+    assert_int_equal(n, 1);
+    assert_true(dl[0].replayed);
+    assert_int_equal(svc_dlq_replay(&f->svc, &dl[0], who, sizeof who, &e), TOCK_ECONFLICT);
+    outbox_rows_free(dl, n);
+    struct store_conn *c;
+    struct outbox_row *rows = NULL;
+    assert_int_equal(f->ops->acquire(f->store, &c), 0);
+    assert_int_equal(f->ops->outbox_fetch(c, 0, 100, false, &rows, &n), 0);
+    f->ops->release(c);
+    outbox_rows_free(rows, n);
+    assert_int_equal(n, 0); /* every published row was pruned */
+    bus_local_ops.stop(f->bus);
+    consumer_free(cons);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -317,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(poison_is_dead_lettered_and_next_processed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(transient_failure_is_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(dead_letter_replay_reprocesses_once, setup, teardown),
         cmocka_unit_test_setup_teardown(relay_to_audit_one_row_per_event, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_sweep_deletes_old_rows_in_batches, setup,
                                         teardown),
