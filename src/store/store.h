@@ -128,6 +128,15 @@ struct store_ops {
                       struct audit_row **out, size_t *n);
     /* Deletes up to `limit` rows created before `before`; *deleted gets the count. */
     int (*audit_prune)(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+
+    /* ---- recurrence ---- */
+    /*
+     * Whether the user's series already has that occurrence number, counting
+     * deleted tasks (they keep their unique (series_id, occurrence) key). Reads only,
+     * so a "no" never aborts the transaction the way a failed insert would.
+     */
+    int (*task_occurrence_exists)(struct store_conn *c, int64_t user_id, int64_t series_id,
+                                  int64_t occurrence, bool *exists);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

@@ -816,4 +816,6 @@ const struct store_ops store_pg_ops = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    /* ---- recurrence ---- */
+    .task_occurrence_exists = pg_task_occurrence_exists,
 };

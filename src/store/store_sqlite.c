@@ -835,4 +835,6 @@ const struct store_ops store_sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    /* ---- recurrence ---- */
+    .task_occurrence_exists = sq_task_occurrence_exists,
 };
