@@ -265,10 +265,14 @@ BAD = [
     ({"frequency": "daily", "every": 2}, "recurrence.every"),
     ({"rrule": "FREQ=DAILY", "frequency": "daily"}, "recurrence"),
     ({}, "recurrence"),
+    ({"rrule": "FREQ=WEEKLY;BYDAY=2MO"}, "recurrence.rrule"),
+    ({"rrule": "FREQ=WEEKLY;BYMONTHDAY=1"}, "recurrence.rrule"),
+    ({"rrule": "FREQ=MONTHLY;BYSETPOS=1"}, "recurrence.rrule"),
+    ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "recurrence.rrule"),
 ]
 
 
-@pytest.mark.parametrize("rec,field", BAD, ids=[f for _, f in BAD])
+@pytest.mark.parametrize("rec,field", BAD, ids=[f"{i}-{f}" for i, (_, f) in enumerate(BAD)])
 def test_bad_recurrence_is_400_with_field(ru, rec, field):
     r = ru.post("/api/v1/tasks", {"title": "x", "due": "2027-02-01", "recurrence": rec})
     assert_error(r, 400, "invalid_argument", field)
