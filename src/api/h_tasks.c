@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "core/recur.h"
 #include "obs/clock.h"
 
 /* Fields a client may send back unchanged from a GET; they are ignored. */
@@ -17,10 +18,11 @@ static const char *const task_fields[] = {
 
 /*
  * Reads the task members of body into in. tags_buf receives the borrowed tag
- * strings (caller frees the array). On error fills resp and returns false.
+ * strings (caller frees the array); rrule_buf the recurrence rule in->rrule points
+ * to. On error fills resp and returns false.
  */
 static bool parse_task_input(json_t *b, struct task_input *in, const char ***tags_buf,
-                             struct http_resp *resp)
+                             char rrule_buf[RRULE_MAX + 1], struct http_resp *resp)
 {
     memset(in, 0, sizeof *in);
     *tags_buf = NULL;
@@ -100,35 +102,13 @@ static bool parse_task_input(json_t *b, struct task_input *in, const char ***tag
     if (rec) {
         in->set |= TI_RECUR;
         if (!json_is_null(rec)) {
-            static const char *const rf[] = {"rrule", "recur_from", NULL};
-            if (!json_is_object(rec)) {
-                http_error(resp, 400, "invalid_argument",
-                           "recurrence must be an object {rrule, recur_from} or null",
-                           "recurrence");
+            /* Both forms ({rrule} and the friendly one) become one RRULE in core. */
+            struct tock_error e = {0};
+            if (recur_parse_json(rec, rrule_buf, RRULE_MAX + 1, &in->recur_from, &e)) {
+                api_fail(resp, TOCK_EINVAL, &e);
                 return false;
             }
-            if (!api_only_fields(rec, rf, resp))
-                return false;
-            json_t *rr = json_object_get(rec, "rrule"), *from = json_object_get(rec, "recur_from");
-            if (!json_is_string(rr)) {
-                http_error(resp, 400, "invalid_argument", "recurrence.rrule must be a string",
-                           "recurrence.rrule");
-                return false;
-            }
-            in->rrule = json_string_value(rr);
-            if (from && !json_is_null(from)) {
-                const char *f = json_is_string(from) ? json_string_value(from) : "";
-                if (strcmp(f, "due") == 0)
-                    in->recur_from = RECUR_DUE;
-                else if (strcmp(f, "completion") == 0)
-                    in->recur_from = RECUR_COMPLETION;
-                else {
-                    http_error(resp, 400, "invalid_argument",
-                               "recurrence.recur_from must be due or completion",
-                               "recurrence.recur_from");
-                    return false;
-                }
-            }
+            in->rrule = rrule_buf;
         }
     }
     return true;
@@ -155,7 +135,8 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
     struct task_input in;
     const char **tags = NULL;
     struct tock_error e = {0};
-    if (parse_task_input(b, &in, &tags, resp)) {
+    char rrule[RRULE_MAX + 1];
+    if (parse_task_input(b, &in, &tags, rrule, resp)) {
         struct task t;
         int rc = svc_task_create(app->svc, &ctx, &in, &t, &e);
         if (rc) {
@@ -207,7 +188,8 @@ void api_h_task_patch(struct http_req *req, struct http_resp *resp, void *a)
     struct task_input in;
     const char **tags = NULL;
     struct tock_error e = {0};
-    if (parse_task_input(b, &in, &tags, resp)) {
+    char rrule[RRULE_MAX + 1];
+    if (parse_task_input(b, &in, &tags, rrule, resp)) {
         struct task t;
         int rc = svc_task_update(app->svc, &ctx, id, if_match, &in, &t, &e);
         if (rc) {
@@ -228,8 +210,23 @@ void api_h_task_delete(struct http_req *req, struct http_resp *resp, void *a)
     int64_t if_match;
     if (!api_auth(app, req, resp, &ctx) || !api_if_match(req, resp, &if_match))
         return;
+    /* ---- recurrence: ?scope=occurrence (default) | series ---- */
+    bool series = false;
+    for (size_t i = 0; i < req->nparams; i++) {
+        if (strcmp(req->params[i].name, "scope") != 0)
+            continue;
+        if (strcmp(req->params[i].value, "series") == 0) {
+            series = true;
+        } else if (strcmp(req->params[i].value, "occurrence") != 0) {
+            http_error(resp, 400, "invalid_argument", "scope must be occurrence or series",
+                       "scope");
+            return;
+        }
+    }
     int64_t id = id_parse(req->path_params[0]);
-    int rc = id ? svc_task_delete(app->svc, &ctx, id, if_match) : TOCK_ENOTFOUND;
+    int rc = !id     ? TOCK_ENOTFOUND
+             : series ? svc_task_delete_series(app->svc, &ctx, id, if_match)
+                      : svc_task_delete(app->svc, &ctx, id, if_match);
     if (rc)
         api_fail(resp, rc, NULL);
     else

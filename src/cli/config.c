@@ -251,5 +251,10 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
     }
     if (need_secret && load_secret(cfg, err, errlen))
         return -1;
+    /* ---- recurrence ---- */
+    /* Test-only: the wall clock starts at this epoch ms and runs on from there. */
+    if (num("TOCK_FAKE_NOW_MS", 0, 0, 16725225600000LL /* 2500-01-01 */, &cfg->fake_now_ms, err,
+            errlen))
+        return -1;
     return 0;
 }

@@ -30,6 +30,8 @@ struct tock_config {
     bool access_log;
     int log_level;
     int login_max_failures, login_window_s;
+    /* ---- recurrence ---- */
+    long long fake_now_ms; /* TOCK_FAKE_NOW_MS: tests only; 0 = the real clock */
 };
 
 /*

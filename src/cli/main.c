@@ -18,6 +18,8 @@
 #include "obs/log.h"
 #include "cli/dlq.h"
 #include "roles/audit.h"
+#include "obs/clock.h"
+#include "roles/recurring.h"
 #include "roles/relay.h"
 #include "service/service.h"
 #include "store/store.h"
@@ -25,13 +27,15 @@
 #define ROLE_API 1u
 #define ROLE_RELAY 2u
 #define ROLE_AUDIT 4u
+/* ---- recurrence ---- */
+#define ROLE_RECURRING 8u
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay,audit]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit,recurring]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -63,6 +67,12 @@ static int core_open(struct core *c, bool need_secret)
     char err[512];
     if (config_load(&c->cfg, need_secret, err, sizeof err))
         return die(err);
+    /* ---- recurrence ---- */
+    if (c->cfg.fake_now_ms) {
+        clock_start_at(c->cfg.fake_now_ms);
+        fprintf(stderr, "tock: TOCK_FAKE_NOW_MS is set: the clock starts at %lld (tests only)\n",
+                c->cfg.fake_now_ms);
+    }
     struct store_config sc = {c->cfg.db_pool, c->cfg.db_busy_timeout_ms, c->cfg.db_sync_full};
     if (store_open(c->cfg.db, &sc, &c->store, &c->sops, err, sizeof err))
         return die(err);
@@ -88,15 +98,17 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_RECURRING;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
             *out |= ROLE_RELAY;
         else if (strcmp(r, "audit") == 0)
             *out |= ROLE_AUDIT;
+        else if (strcmp(r, "recurring") == 0)
+            *out |= ROLE_RECURRING;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, recurring)\n", r);
             return -1;
         }
     }
@@ -179,6 +191,21 @@ static int cmd_serve(void)
             return die(err);
         }
     }
+    /* ---- recurrence ---- */
+    struct recurring *recurring = NULL;
+    if (roles & ROLE_RECURRING) {
+        struct audit_config rc_cfg;
+        int rrc = audit_config_from_env(&rc_cfg, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!rrc && (rrc = recurring_start(&c.svc, bus, bops, rc_cfg.max_attempts, &recurring)))
+            snprintf(err, sizeof err, "recurring role: %s", tock_strerror(rrc));
+        if (rrc) {
+            relay_stop(relay);
+            audit_stop(audit);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+    }
     bops->start(bus);
 
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
@@ -213,6 +240,7 @@ static int cmd_serve(void)
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
+            recurring_stop(recurring);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -241,9 +269,11 @@ static int cmd_serve(void)
     }
     c.svc.outbox_kick = NULL;
     audit_cancel(audit); /* a retry in progress must not hold up shutdown */
+    recurring_cancel(recurring);
     relay_stop(relay);
     bops->stop(bus);
     audit_stop(audit); /* after the bus: no handler runs any more */
+    recurring_stop(recurring);
     bops->close(bus);
     core_close(&c);
     log_msg(LOG_INFO, "stopped");

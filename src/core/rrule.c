@@ -115,6 +115,8 @@ int rrule_check(const char *rule)
                                         "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH",
                                         "BYSETPOS", "WKST"};
     unsigned seen = 0;
+    int freq = -1;             /* 0 DAILY, 1 WEEKLY, 2 MONTHLY, 3 YEARLY */
+    bool byday_ordinal = false;
     const char *p = rule;
     if (!*p)
         return TOCK_EINVAL;
@@ -137,10 +139,12 @@ int rrule_check(const char *rule)
         bool ok;
         switch (k) {
         case 0:
-            ok = (vl == 5 && strncmp(v, "DAILY", 5) == 0) ||
-                 (vl == 6 && strncmp(v, "WEEKLY", 6) == 0) ||
-                 (vl == 7 && strncmp(v, "MONTHLY", 7) == 0) ||
-                 (vl == 6 && strncmp(v, "YEARLY", 6) == 0);
+            freq = (vl == 5 && strncmp(v, "DAILY", 5) == 0)     ? 0
+                   : (vl == 6 && strncmp(v, "WEEKLY", 6) == 0)  ? 1
+                   : (vl == 7 && strncmp(v, "MONTHLY", 7) == 0) ? 2
+                   : (vl == 6 && strncmp(v, "YEARLY", 6) == 0)  ? 3
+                                                                 : -1;
+            ok = freq >= 0;
             break;
         case 1: ok = int_in(v, vl, false, 1, 1000, NULL); break;
         case 2: ok = int_in(v, vl, false, 1, 100000, NULL); break;
@@ -148,7 +152,11 @@ int rrule_check(const char *rule)
         case 4: ok = list_ok(v, vl, 0, 60, false); break;
         case 5: ok = list_ok(v, vl, 0, 59, false); break;
         case 6: ok = list_ok(v, vl, 0, 23, false); break;
-        case 7: ok = byday_ok(v, vl); break;
+        case 7:
+            ok = byday_ok(v, vl);
+            for (size_t i = 0; i < vl; i++)
+                byday_ordinal = byday_ordinal || isdigit((unsigned char)v[i]);
+            break;
         case 8: ok = list_ok(v, vl, 1, 31, true); break;
         case 9: ok = list_ok(v, vl, 1, 366, true); break;
         case 10: ok = list_ok(v, vl, 1, 53, true); break;
@@ -164,6 +172,17 @@ int rrule_check(const char *rule)
     }
     /* FREQ is required; COUNT and UNTIL exclude each other. */
     if (!(seen & 1u) || ((seen & 4u) && (seen & 8u)))
+        return TOCK_EINVAL;
+    /* ---- recurrence: the rule-part combinations RFC 5545 §3.3.10 forbids ---- */
+    enum { BYDAY = 1u << 7, BYMONTHDAY = 1u << 8, BYYEARDAY = 1u << 9, BYWEEKNO = 1u << 10,
+           BYSETPOS = 1u << 12, ANY_BY = 0x0ff0u /* BYSECOND..BYMONTH */ };
+    if (byday_ordinal && (freq < 2 || (freq == 3 && (seen & BYWEEKNO))))
+        return TOCK_EINVAL; /* "2MO" only in MONTHLY or YEARLY (without BYWEEKNO) */
+    if ((seen & BYMONTHDAY) && freq == 1)
+        return TOCK_EINVAL;
+    if ((seen & (BYYEARDAY | BYWEEKNO)) && freq != 3)
+        return TOCK_EINVAL;
+    if ((seen & BYSETPOS) && !(seen & ANY_BY))
         return TOCK_EINVAL;
     return 0;
 }

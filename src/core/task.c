@@ -171,6 +171,15 @@ int rrule_validate(const char *rrule)
     icalerror_set_errors_are_fatal(0);
     struct icalrecurrencetype r = icalrecurrencetype_from_string(rrule);
     int bad = r.freq == ICAL_NO_RECURRENCE || icalerrno != ICAL_NO_ERROR;
+    if (!bad) {
+        /* A rule libical cannot expand (FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30) would end
+         * its series silently at the first completion: refuse it here instead. */
+        struct icaltimetype start = icaltime_from_string("20270101T090000");
+        icalrecur_iterator *it = icalrecur_iterator_new(r, start);
+        bad = it == NULL;
+        if (it)
+            icalrecur_iterator_free(it);
+    }
     icalerror_clear_errno();
     pthread_mutex_unlock(&ical_lock);
     return bad ? TOCK_EINVAL : 0;
@@ -276,6 +285,8 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
                struct tock_error *e)
 {
     int rc;
+    char due_before[sizeof t->due_local], due_given[sizeof t->due_local];
+    snprintf(due_before, sizeof due_before, "%s", t->has_due ? t->due_local : "");
     if (!t->timezone[0])
         snprintf(t->timezone, sizeof t->timezone, "%s", user_tz);
     if (!t->description && (rc = replace_str(&t->description, "")))
@@ -330,6 +341,8 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
             time_fmt_local(&lt, t->due_local);
         }
     }
+    /* The due as given, before a DST gap moves it: a series is anchored there. */
+    snprintf(due_given, sizeof due_given, "%s", t->has_due ? t->due_local : "");
     if (t->has_due) {
         /* Recomputed on every apply: a zone change keeps the local due. */
         struct local_dt lt;
@@ -349,6 +362,9 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
         if (in->rrule && rrule_validate(in->rrule))
             return tock_fail(e, TOCK_EINVAL, "recurrence.rrule",
                              "not a valid RFC 5545 RRULE (e.g. FREQ=WEEKLY;BYDAY=MO)");
+        bool rule_changed = in->rrule && (!t->rrule || strcmp(t->rrule, in->rrule) != 0);
+        if (rule_changed)
+            t->series_start[0] = 0; /* re-anchored below */
         if ((rc = replace_str(&t->rrule, in->rrule)))
             return rc;
         t->recur_from = in->recur_from;
@@ -356,6 +372,11 @@ int task_apply(struct task *t, const struct task_input *in, const char *user_tz,
     if (t->rrule && !t->has_due)
         return tock_fail(e, TOCK_EINVAL, (in->set & TI_RECUR) ? "recurrence" : "due",
                          "a recurring task needs a due date");
+    /* The series start: re-anchored when the rule or the due changes (docs/recurrence.md). */
+    if (!t->rrule)
+        t->series_start[0] = 0;
+    else if (!t->series_start[0] || strcmp(due_given, due_before) != 0)
+        snprintf(t->series_start, sizeof t->series_start, "%s", due_given);
     return 0;
 }
 

@@ -44,6 +44,14 @@ struct task {
     int64_t completed_at; /* 0: not completed */
     int64_t deleted_at;   /* 0: live */
     int64_t version;
+    /* ---- recurrence ---- */
+    /*
+     * The series start (DTSTART) the rule is anchored at: the local due as given
+     * ("" when not recurring; then due_local is the start). Set by task_apply when a
+     * rule is first set or changed, or the due changes; copied to next occurrences.
+     * Internal: not part of the task JSON.
+     */
+    char series_start[20];
 };
 
 void task_release(struct task *t);

@@ -12,5 +12,11 @@ int64_t clock_now_ms(void);
 int64_t clock_mono_ns(void);
 /* Pins clock_now_ms to ms (0 restores the real clock). For tests. */
 void clock_set_fixed(int64_t ms);
+/*
+ * Makes clock_now_ms start at ms now and advance in real time from there (0
+ * restores the real clock). Test-only (TOCK_FAKE_NOW_MS): lets API tests run at a
+ * chosen date without freezing time. Call before any thread starts.
+ */
+void clock_start_at(int64_t ms);
 
 #endif

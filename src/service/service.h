@@ -149,4 +149,25 @@ int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
                   const char *type, const char *sync_change, const struct task *t,
                   json_t *changes);
 
+/* ---- recurrence (service/recurrence.c) ---- */
+/*
+ * Creates the next occurrence of the completed task `done` inside the caller's
+ * transaction on c (the recurring consumer's): occurrence done->occurrence + 1 of the
+ * same series, due per core/recur.h (completion time done->completed_at, now from the
+ * clock), copying title, description, priority, tags (and reminder offsets: see the
+ * marked place in recurrence.c), with its task.created + task.sync events. Nothing
+ * is created (*created false, 0 returned) when done does not recur, its series
+ * ended, or that occurrence already exists (live or deleted): a redelivered or
+ * repeated completion never makes a second one. out (if non-NULL) receives the
+ * new task when *created (release with task_release).
+ */
+int svc_recur_next(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                   const struct task *done, struct task *out, bool *created);
+/*
+ * DELETE ?scope=series: deletes the task and every other live, not completed
+ * occurrence of its series, each with its recurrence cleared (so nothing continues
+ * the series), one task.deleted event each. Completed occurrences stay as history.
+ */
+int svc_task_delete_series(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_match);
+
 #endif

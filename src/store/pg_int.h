@@ -84,5 +84,8 @@ int pg_audit_append(struct store_conn *c, struct audit_row *r);
 int pg_audit_list(struct store_conn *c, int64_t user_id, const struct audit_query *q,
                   struct audit_row **out, size_t *n);
 int pg_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+/* ---- recurrence (store_pg_recur.c) ---- */
+int pg_task_occurrence_exists(struct store_conn *c, int64_t user_id, int64_t series_id,
+                              int64_t occurrence, bool *exists);
 
 #endif

@@ -64,6 +64,9 @@ int sq_audit_append(struct store_conn *c, struct audit_row *r);
 int sq_audit_list(struct store_conn *c, int64_t user_id, const struct audit_query *q,
                   struct audit_row **out, size_t *n);
 int sq_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+/* ---- recurrence (store_sqlite_recur.c) ---- */
+int sq_task_occurrence_exists(struct store_conn *c, int64_t user_id, int64_t series_id,
+                              int64_t occurrence, bool *exists);
 /* Rewrites the search-index row of a task from its stored columns. */
 int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
 

@@ -157,6 +157,14 @@ struct store_ops {
      */
     int (*deadletter_list)(struct store_conn *c, int64_t after, int limit,
                            struct outbox_row **out, size_t *n);
+    /* ---- recurrence ---- */
+    /*
+     * Whether the user's series already has that occurrence number, counting
+     * deleted tasks (they keep their unique (series_id, occurrence) key). Reads only,
+     * so a "no" never aborts the transaction the way a failed insert would.
+     */
+    int (*task_occurrence_exists)(struct store_conn *c, int64_t user_id, int64_t series_id,
+                                  int64_t occurrence, bool *exists);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

@@ -946,4 +946,6 @@ const struct store_ops store_pg_ops = {
     .processed_prune = pg_processed_prune,
     .processed_unmark = pg_processed_unmark,
     .deadletter_list = pg_deadletter_list,
+    /* ---- recurrence ---- */
+    .task_occurrence_exists = pg_task_occurrence_exists,
 };

@@ -23,8 +23,9 @@
 #define TASK_COLS                                                                              \
     "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.due_local, "  \
     "t.due_has_time, t.timezone, t.completed_at, t.series_id, t.occurrence, t.rrule, "        \
-    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, t.tags_text"
-#define TASK_NCOLS 20
+    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, t.tags_text, "         \
+    "t.series_start"
+#define TASK_NCOLS 21
 
 static int read_task(const PGresult *r, int row, struct task *t)
 {
@@ -52,6 +53,7 @@ static int read_task(const PGresult *r, int row, struct task *t)
     t->updated_at = pg_i64(r, row, 17);
     t->deleted_at = pg_i64(r, row, 18);
     const char *tags = pg_txt(r, row, 19);
+    snprintf(t->series_start, sizeof t->series_start, "%s", pg_txt(r, row, 20));
     if (!t->title || !t->description || (has_rrule && !t->rrule))
         goto oom;
     if (task_tags_parse(t, tags))
@@ -93,7 +95,7 @@ static int write_tags(struct pg_conn *c, const struct task *t)
 }
 
 /* The tag names joined by commas (tag names never contain one). */
-/* $1..$18 as in the SQLite backend's bind_task_cols, $19 tags_text. */
+/* $1..$18 as in the SQLite backend's bind_task_cols, $19 tags_text, $20 series_start. */
 static void task_params(struct pg_params *p, const struct task *t, const char *tt)
 {
     pp_i64(p, t->user_id);
@@ -115,6 +117,7 @@ static void task_params(struct pg_params *p, const struct task *t, const char *t
     pp_i64(p, t->updated_at);
     pp_i64_or_null(p, t->deleted_at, t->deleted_at != 0);
     pp_text(p, tt);
+    pp_text(p, t->series_start[0] ? t->series_start : NULL); /* $20 */
 }
 
 int pg_task_insert(struct store_conn *base, struct task *t)
@@ -132,9 +135,9 @@ int pg_task_insert(struct store_conn *base, struct task *t)
         "WITH n AS (SELECT nextval(pg_get_serial_sequence('tasks', 'id')) AS id) "
         "INSERT INTO tasks (id, user_id, title, description, status, priority, due_at, "
         "due_local, due_has_time, timezone, completed_at, series_id, occurrence, rrule, "
-        "recur_from, version, created_at, updated_at, deleted_at, tags_text) SELECT n.id, $1, "
-        "$2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::bigint, n.id), $12, $13, $14, $15, "
-        "$16, $17, $18, $19 FROM n RETURNING id, series_id",
+        "recur_from, version, created_at, updated_at, deleted_at, tags_text, series_start) SELECT "
+        "n.id, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, coalesce($11::bigint, n.id), $12, $13, $14, "
+        "$15, $16, $17, $18, $19, $20 FROM n RETURNING id, series_id",
         &p, &rc, "task_insert");
     free(tt);
     if (!r)
@@ -181,7 +184,8 @@ int pg_task_update(struct store_conn *base, const struct task *t)
         "UPDATE tasks SET title = $2, description = $3, status = $4, priority = $5, due_at = $6, "
         "due_local = $7, due_has_time = $8, timezone = $9, completed_at = $10, series_id = $11, "
         "occurrence = $12, rrule = $13, recur_from = $14, version = $15, created_at = $16, "
-        "updated_at = $17, deleted_at = $18, tags_text = $19 WHERE user_id = $1 AND id = $20",
+        "updated_at = $17, deleted_at = $18, tags_text = $19, series_start = $20 WHERE user_id = $1 "
+        "AND id = $21",
         &p, &changed, "task_update");
     free(tt);
     if (rc)

@@ -959,4 +959,6 @@ const struct store_ops store_sqlite_ops = {
     .processed_prune = sq_processed_prune,
     .processed_unmark = sq_processed_unmark,
     .deadletter_list = sq_deadletter_list,
+    /* ---- recurrence ---- */
+    .task_occurrence_exists = sq_task_occurrence_exists,
 };

@@ -18,8 +18,9 @@
 #define TASK_COLS                                                                              \
     "t.id, t.user_id, t.title, t.description, t.status, t.priority, t.due_at, t.due_local, "  \
     "t.due_has_time, t.timezone, t.completed_at, t.series_id, t.occurrence, t.rrule, "        \
-    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, t.tags_text"
-#define TASK_NCOLS 20
+    "t.recur_from, t.version, t.created_at, t.updated_at, t.deleted_at, t.tags_text, "         \
+    "t.series_start"
+#define TASK_NCOLS 21
 
 static int read_task(sqlite3_stmt *st, struct task *t)
 {
@@ -46,6 +47,7 @@ static int read_task(sqlite3_stmt *st, struct task *t)
     t->updated_at = sqlite3_column_int64(st, 17);
     t->deleted_at = sqlite3_column_int64(st, 18);
     const char *tags = sq_col_text(st, 19);
+    snprintf(t->series_start, sizeof t->series_start, "%s", sq_col_text(st, 20));
     if (!t->title || !t->description || (sqlite3_column_type(st, 13) != SQLITE_NULL && !t->rrule))
         goto oom;
     if (task_tags_parse(t, tags))
@@ -127,6 +129,7 @@ static int bind_task_cols(sqlite3_stmt *st, const struct task *t)
     sqlite3_bind_int64(st, 16, t->created_at);
     sqlite3_bind_int64(st, 17, t->updated_at);
     sq_bind_i64_or_null(st, 18, t->deleted_at, t->deleted_at != 0);
+    sq_bind_text(st, 21, t->series_start[0] ? t->series_start : NULL);
     return 0;
 }
 
@@ -136,8 +139,9 @@ int sq_task_insert(struct store_conn *base, struct task *t)
     sqlite3_stmt *st = sq_stmt(
         c, "INSERT INTO tasks (user_id, title, description, status, priority, due_at, "
            "due_local, due_has_time, timezone, completed_at, series_id, occurrence, rrule, "
-           "recur_from, version, created_at, updated_at, deleted_at, tags_text) VALUES (?1, ?2, "
-           "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20)");
+           "recur_from, version, created_at, updated_at, deleted_at, tags_text, series_start) VALUES "
+           "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?20, "
+           "?21)");
     if (!st)
         return TOCK_ESTORE;
     if (bind_task_cols(st, t))
@@ -188,8 +192,8 @@ int sq_task_update(struct store_conn *base, const struct task *t)
         c, "UPDATE tasks SET title = ?2, description = ?3, status = ?4, priority = ?5, due_at = "
            "?6, due_local = ?7, due_has_time = ?8, timezone = ?9, completed_at = ?10, "
            "series_id = ?11, occurrence = ?12, rrule = ?13, recur_from = ?14, version = ?15, "
-           "created_at = ?16, updated_at = ?17, deleted_at = ?18, tags_text = ?20 WHERE user_id = "
-           "?1 AND id = ?19");
+           "created_at = ?16, updated_at = ?17, deleted_at = ?18, tags_text = ?20, series_start = ?21 "
+           "WHERE user_id = ?1 AND id = ?19");
     if (!st)
         return TOCK_ESTORE;
     if (bind_task_cols(st, t))

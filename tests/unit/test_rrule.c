@@ -87,11 +87,41 @@ static void invalid_rules(void **state)
     }
 }
 
+/* ---- recurrence: combinations RFC 5545 forbids, and rules libical cannot expand ---- */
+static void forbidden_combinations(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {
+        "FREQ=WEEKLY;BYDAY=2MO",            /* ordinal outside MONTHLY/YEARLY */
+        "FREQ=DAILY;BYDAY=-1FR",
+        "FREQ=YEARLY;BYWEEKNO=1;BYDAY=2MO", /* ordinal with BYWEEKNO */
+        "FREQ=WEEKLY;BYMONTHDAY=1",         /* BYMONTHDAY with WEEKLY */
+        "FREQ=MONTHLY;BYYEARDAY=1",         /* BYYEARDAY only YEARLY */
+        "FREQ=DAILY;BYWEEKNO=1",            /* BYWEEKNO only YEARLY */
+        "FREQ=MONTHLY;BYSETPOS=1",          /* BYSETPOS alone */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        if (rrule_check(bad[i]) == 0 || rrule_validate(bad[i]) == 0)
+            fail_msg("accepted invalid rule '%s'", bad[i]);
+    /* Well-formed, but libical refuses to expand it (no February 30th, ever). */
+    assert_int_equal(rrule_check("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"), 0);
+    assert_int_not_equal(rrule_validate("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"), 0);
+    static const char *const ok[] = {
+        "FREQ=MONTHLY;BYDAY=2MO", "FREQ=YEARLY;BYMONTH=2;BYDAY=-1MO",
+        "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO", "FREQ=MONTHLY;BYMONTHDAY=1,2;BYSETPOS=1",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", /* expandable: simply never matches */
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        if (rrule_check(ok[i]) != 0 || rrule_validate(ok[i]) != 0)
+            fail_msg("rejected valid rule '%s'", ok[i]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(valid_rules),
         cmocka_unit_test(invalid_rules),
+        cmocka_unit_test(forbidden_combinations),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
