@@ -37,6 +37,14 @@ const struct http_route api_routes[] = {
     /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},
+
+    /* ---- reminders (h_reminders.c) ---- */
+    {"GET", "/api/v1/tasks/{id}/reminders", api_h_task_reminders_list},
+    {"POST", "/api/v1/tasks/{id}/reminders", api_h_task_reminders_create},
+    {"GET", "/api/v1/reminders", api_h_reminders_list},
+    {"GET", "/api/v1/reminders/{id}", api_h_reminder_get},
+    {"DELETE", "/api/v1/reminders/{id}", api_h_reminder_delete},
+    {"POST", "/api/v1/reminders/{id}/snooze", api_h_reminder_snooze},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -18,19 +18,22 @@
 #include "obs/log.h"
 #include "roles/audit.h"
 #include "roles/relay.h"
+#include "roles/scheduler.h"
 #include "service/service.h"
 #include "store/store.h"
 
 #define ROLE_API 1u
 #define ROLE_RELAY 2u
 #define ROLE_AUDIT 4u
+/* ---- reminders ---- */
+#define ROLE_SCHEDULER 8u
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay,audit]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit,scheduler]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -85,15 +88,17 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_SCHEDULER;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
             *out |= ROLE_RELAY;
         else if (strcmp(r, "audit") == 0)
             *out |= ROLE_AUDIT;
+        else if (strcmp(r, "scheduler") == 0) /* ---- reminders ---- */
+            *out |= ROLE_SCHEDULER;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, scheduler)\n", r);
             return -1;
         }
     }
@@ -161,6 +166,25 @@ static int cmd_serve(void)
     }
     bops->start(bus);
 
+    /* ---- reminders: the scheduler thread ---- */
+    struct scheduler *scheduler = NULL;
+    if (roles & ROLE_SCHEDULER) {
+        struct scheduler_config scc;
+        int src = scheduler_config_from_env(&scc, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!src && (src = scheduler_start(&c.svc, &scc, &scheduler)))
+            snprintf(err, sizeof err, "scheduler role: %s", tock_strerror(src));
+        if (src) {
+            relay_stop(relay);
+            bops->stop(bus);
+            audit_stop(audit);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+        c.svc.reminder_kick = scheduler_kick;
+        c.svc.reminder_kick_arg = scheduler;
+    }
+
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
     atomic_init(&app.shutting_down, false);
     struct http_server *http = NULL;
@@ -178,6 +202,8 @@ static int cmd_serve(void)
         };
         snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
         if (http_start(&hc, api_routes, api_nroutes, &app, &http, err, sizeof err)) {
+            c.svc.reminder_kick = NULL;
+            scheduler_stop(scheduler);
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
@@ -206,6 +232,8 @@ static int cmd_serve(void)
         http_quiesce(http);
         http_stop(http); /* waits for in-flight handlers */
     }
+    c.svc.reminder_kick = NULL; /* ---- reminders ---- */
+    scheduler_stop(scheduler);
     c.svc.outbox_kick = NULL;
     audit_cancel(audit); /* a retry in progress must not hold up shutdown */
     relay_stop(relay);

@@ -41,6 +41,14 @@ struct svc {
     /* Called after a commit that appended outbox rows (wakes the relay). */
     void (*outbox_kick)(void *arg);
     void *kick_arg;
+    /* ---- reminders ---- */
+    /* Called after a commit that changed pending reminders (wakes the scheduler). */
+    void (*reminder_kick)(void *arg);
+    void *reminder_kick_arg;
+    /* ---- notifications ---- */
+    /* Called after a commit that added due deliveries (wakes the notifier). */
+    void (*notify_kick)(void *arg);
+    void *notify_kick_arg;
 };
 
 /* Who is calling and under which trace; built by the API layer per request. */
@@ -49,6 +57,8 @@ struct svc_ctx {
     char timezone[TZ_NAME_MAX]; /* the caller's zone */
     const char *traceparent;    /* NULL: a new trace is started on first use */
     char trace_buf[56];         /* holds that trace, so one unit of work shares it */
+    /* ---- reminders ---- */
+    bool reminders_changed;     /* set by the reminder hooks: kick the scheduler after commit */
 };
 
 int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,
@@ -137,5 +147,58 @@ int svc_emit(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const cha
 int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
                   const char *type, const char *sync_change, const struct task *t,
                   json_t *changes);
+
+/* ---- reminders (service/reminders.c) ---- */
+/* Adds a reminder to a live, not completed task (at most REMINDERS_PER_TASK_MAX). */
+int svc_reminder_create(struct svc *s, struct svc_ctx *ctx, int64_t task_id,
+                        const struct reminder_input *in, struct reminder *out,
+                        struct tock_error *e);
+/* The task's reminders (every state); caller frees *out with free(). */
+int svc_reminder_list_task(struct svc *s, struct svc_ctx *ctx, int64_t task_id,
+                           struct reminder **out, size_t *n);
+/* The caller's pending reminders with from <= fire_at < to, soonest first (limit rows). */
+int svc_reminder_list(struct svc *s, struct svc_ctx *ctx, int64_t from, int64_t to, int limit,
+                      struct reminder **out, size_t *n);
+int svc_reminder_get(struct svc *s, struct svc_ctx *ctx, int64_t id, struct reminder *out);
+int svc_reminder_delete(struct svc *s, struct svc_ctx *ctx, int64_t id);
+/* Fires the reminder again `minutes` from now (1..REMINDER_SNOOZE_MAX_MINUTES). */
+int svc_reminder_snooze(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t minutes,
+                        struct reminder *out, struct tock_error *e);
+/*
+ * Hooks for task operations, run inside the caller's write transaction on c (they
+ * neither commit nor roll back). Each sets ctx->reminders_changed when pending
+ * reminders changed; the caller then calls svc_reminders_kick after its commit.
+ *  - replace: the task's reminders become `in` (a task's "reminders": [...]).
+ *  - task_changed: offset reminders follow a changed due (a fired one whose new
+ *    time is ahead fires again); completing or deleting cancels the pending ones;
+ *    reopening restores cancelled ones whose time is still ahead.
+ *  - copy_offsets: gives task `to` (already inserted) the distinct offset
+ *    reminders of task from_task_id, e.g. for a series' next occurrence.
+ */
+int svc_reminders_replace(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                          const struct task *t, const struct reminder_input *in, size_t n,
+                          struct tock_error *e);
+int svc_reminders_task_changed(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                               const struct task *before, const struct task *after);
+int svc_reminders_copy_offsets(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                               int64_t from_task_id, const struct task *to);
+/* Wakes the in-process scheduler (if any) to re-read the earliest pending reminder. */
+void svc_reminders_kick(struct svc *s);
+/* The earliest pending fire_at of any user (0: none). */
+int svc_reminder_next(struct svc *s, int64_t *fire_at);
+/*
+ * The scheduler's unit: claims up to limit reminders due at `now`, marks them
+ * fired (late when more than late_ms after fire_at) and appends one reminder.due
+ * event each (topic reminders), in one transaction. *fired gets the count.
+ */
+int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_ms,
+                           size_t *fired);
+/*
+ * Appends one event whose data members (without braces) are already written in
+ * `members` (see events.c); for producers that write their own data.
+ */
+struct buf;
+int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
+                 const char *type, int64_t task_id, const struct buf *members);
 
 #endif
