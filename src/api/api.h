@@ -99,4 +99,13 @@ void api_h_reminder_get(struct http_req *, struct http_resp *, void *);
 void api_h_reminder_delete(struct http_req *, struct http_resp *, void *);
 void api_h_reminder_snooze(struct http_req *, struct http_resp *, void *);
 
+/* ---- notifications (h_notifications.c) ---- */
+void api_h_notify_prefs_get(struct http_req *, struct http_resp *, void *);
+void api_h_notify_prefs_put(struct http_req *, struct http_resp *, void *);
+void api_h_notifications_list(struct http_req *, struct http_resp *, void *);
+void api_h_notification_read(struct http_req *, struct http_resp *, void *);
+void api_h_notifications_read_all(struct http_req *, struct http_resp *, void *);
+void api_h_deliveries_list(struct http_req *, struct http_resp *, void *);
+void api_h_notify_test(struct http_req *, struct http_resp *, void *);
+
 #endif

@@ -17,6 +17,7 @@
 #include "http/http.h"
 #include "obs/log.h"
 #include "roles/audit.h"
+#include "roles/notifier.h"
 #include "roles/relay.h"
 #include "roles/scheduler.h"
 #include "service/service.h"
@@ -27,13 +28,14 @@
 #define ROLE_AUDIT 4u
 /* ---- reminders ---- */
 #define ROLE_SCHEDULER 8u
+#define ROLE_NOTIFIER 16u
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay,audit,scheduler]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit,...]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -88,7 +90,7 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_SCHEDULER;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_SCHEDULER | ROLE_NOTIFIER;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
@@ -97,8 +99,10 @@ static int parse_roles(const char *s, unsigned *out)
             *out |= ROLE_AUDIT;
         else if (strcmp(r, "scheduler") == 0) /* ---- reminders ---- */
             *out |= ROLE_SCHEDULER;
+        else if (strcmp(r, "notifier") == 0)
+            *out |= ROLE_NOTIFIER;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, scheduler)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, scheduler, notifier)\n", r);
             return -1;
         }
     }
@@ -164,6 +168,23 @@ static int cmd_serve(void)
             return die(err);
         }
     }
+    /* ---- notifications: the notifier consumer and its worker ---- */
+    struct notifier *notifier = NULL;
+    if (roles & ROLE_NOTIFIER) {
+        struct notifier_config nc;
+        int nrc = notifier_config_from_env(&nc, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!nrc && (nrc = notifier_start(&c.svc, bus, bops, &nc, &notifier)))
+            snprintf(err, sizeof err, "notifier role: %s", tock_strerror(nrc));
+        if (nrc) {
+            relay_stop(relay);
+            audit_stop(audit);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+        c.svc.notify_kick = notifier_kick;
+        c.svc.notify_kick_arg = notifier;
+    }
     bops->start(bus);
 
     /* ---- reminders: the scheduler thread ---- */
@@ -177,6 +198,8 @@ static int cmd_serve(void)
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
+            c.svc.notify_kick = NULL;
+            notifier_stop(notifier);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -207,6 +230,8 @@ static int cmd_serve(void)
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
+            c.svc.notify_kick = NULL;
+            notifier_stop(notifier);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -234,11 +259,14 @@ static int cmd_serve(void)
     }
     c.svc.reminder_kick = NULL; /* ---- reminders ---- */
     scheduler_stop(scheduler);
+    notifier_cancel(notifier); /* ---- notifications ---- */
     c.svc.outbox_kick = NULL;
     audit_cancel(audit); /* a retry in progress must not hold up shutdown */
     relay_stop(relay);
     bops->stop(bus);
     audit_stop(audit); /* after the bus: no handler runs any more */
+    c.svc.notify_kick = NULL;
+    notifier_stop(notifier); /* ---- notifications ---- */
     bops->close(bus);
     core_close(&c);
     log_msg(LOG_INFO, "stopped");

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+#include "core/task.h"
+#include "core/timeutil.h"
+
 void notify_prefs_default(struct notify_prefs *p, int64_t user_id)
 {
     memset(p, 0, sizeof *p);
@@ -76,4 +80,34 @@ void deliveries_free(struct delivery *v, size_t n)
     for (size_t i = 0; i < n; i++)
         delivery_release(&v[i]);
     free(v);
+}
+
+int notification_write_members(struct buf *b, const struct notification *n)
+{
+    char id[24], ts[32];
+    int rc = 0;
+    id_str(n->id, id);
+    rc |= buf_printf(b, "\"id\":\"%s\",\"kind\":", id);
+    rc |= buf_json_str(b, n->kind);
+    rc |= buf_puts(b, ",\"title\":");
+    rc |= buf_json_str(b, n->title);
+    rc |= buf_puts(b, ",\"body\":");
+    rc |= buf_json_str(b, n->body);
+    if (n->task_id) {
+        id_str(n->task_id, id);
+        rc |= buf_printf(b, ",\"task_id\":\"%s\"", id);
+    } else {
+        rc |= buf_puts(b, ",\"task_id\":null");
+    }
+    rc |= buf_puts(b, ",\"reminders\":");
+    rc |= buf_puts(b, n->data && n->data[0] ? n->data : "[]");
+    time_fmt_rfc3339(n->created_at, ts);
+    rc |= buf_printf(b, ",\"created_at\":\"%s\",\"read_at\":", ts);
+    if (n->read_at) {
+        time_fmt_rfc3339(n->read_at, ts);
+        rc |= buf_printf(b, "\"%s\"", ts);
+    } else {
+        rc |= buf_puts(b, "null");
+    }
+    return rc;
 }

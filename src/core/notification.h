@@ -74,6 +74,15 @@ unsigned notify_channel_parse(const char *s); /* 0 if unknown */
 const char *delivery_state_name(int state);
 int delivery_state_parse(const char *s);      /* -1 if unknown */
 
+/*
+ * Appends the members (without the enclosing braces) of the notification's JSON,
+ * the shape GET /api/v1/notifications returns and notification.created carries:
+ * id, kind, title, body, task_id, reminders (n->data), created_at, read_at.
+ * 0 or TOCK_ENOMEM/TOCK_ELIMIT from the buf.
+ */
+struct buf;
+int notification_write_members(struct buf *b, const struct notification *n);
+
 void notification_release(struct notification *n);
 void notifications_free(struct notification *v, size_t n);
 void delivery_release(struct delivery *d);

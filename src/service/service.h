@@ -201,4 +201,52 @@ struct buf;
 int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
                  const char *type, int64_t task_id, const struct buf *members);
 
+/* ---- notifications (service/notifications.c) ---- */
+/* The caller's preferences (defaults when never set). */
+int svc_notify_prefs_get(struct svc *s, struct svc_ctx *ctx, struct notify_prefs *out);
+/* Validates p (every field; e names the bad one) and stores it as the caller's. */
+int svc_notify_prefs_put(struct svc *s, struct svc_ctx *ctx, struct notify_prefs *p,
+                         struct tock_error *e);
+/* Newest first, up to limit (+1 row telling there is more); free with notifications_free. */
+int svc_notifications_list(struct svc *s, struct svc_ctx *ctx, bool unread_only,
+                           int64_t before_id, int limit, struct notification **out, size_t *n);
+/* Marks one notification (id) or all (id 0) read. TOCK_ENOTFOUND for an unknown id. */
+int svc_notification_read(struct svc *s, struct svc_ctx *ctx, int64_t id,
+                          struct notification *out);
+int svc_deliveries_list(struct svc *s, struct svc_ctx *ctx, int64_t before_id, int limit,
+                        struct delivery **out, size_t *n);
+/* Queues a test message on each enabled channel now (no quiet hours, no digest). */
+int svc_notify_test(struct svc *s, struct svc_ctx *ctx, struct delivery **out, size_t *n,
+                    struct tock_error *e);
+/*
+ * The notifier consumer's effect, inside its transaction on c: one delivery row per
+ * enabled channel of the user for the reminder.due `data`, with send_at after the
+ * digest window and outside quiet hours. A row that already exists (same reminder
+ * firing and channel) is left alone.
+ */
+int svc_notify_enqueue(struct svc *s, struct store_conn *c, int64_t user_id, json_t *data,
+                       int64_t now);
+/* An e-mail or webhook delivery claimed for sending, with what sending needs. */
+struct notify_job {
+    struct delivery d;
+    struct notify_prefs prefs;
+    char to_email[EMAIL_MAX + 1];
+};
+void notify_jobs_free(struct notify_job *v, size_t n);
+/*
+ * The notifier's unit: takes up to limit due deliveries, folds digests, delivers
+ * in-app ones (inbox row + notification.created) in the transaction, and marks
+ * e-mail/webhook ones "sending", returning them for the caller to send outside any
+ * transaction and report with svc_notify_finish.
+ */
+int svc_notify_claim(struct svc *s, int64_t now, int limit, struct notify_job **out, size_t *n);
+/*
+ * Records one attempt's outcome: sent; or pending again after backoff_ms * 2^(n-1);
+ * or, at max_attempts, dead with a tock.deadletter event on dlq.
+ */
+int svc_notify_finish(struct svc *s, struct notify_job *job, bool ok, const char *detail,
+                      int64_t backoff_ms, int max_attempts);
+/* The earliest send_at of a pending delivery (0: none). */
+int svc_notify_next(struct svc *s, int64_t *send_at);
+
 #endif

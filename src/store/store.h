@@ -186,7 +186,7 @@ struct store_ops {
     int (*delivery_group)(struct store_conn *c, int64_t user_id, const char *channel,
                           int64_t until, int64_t except_id, struct delivery **out,
                           size_t *n);
-    /* Writes state, send_at, attempts, group_id, last_error, log, updated_at, sent_at. */
+    /* Writes state, send_at, attempts, group_id, last_error, log, updated_at, sent_at, payload. */
     int (*delivery_update)(struct store_conn *c, const struct delivery *d);
     /* The user's deliveries, newest first; before_id 0: from the newest; limit + 1 rows. */
     int (*delivery_list)(struct store_conn *c, int64_t user_id, int64_t before_id, int limit,

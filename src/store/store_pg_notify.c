@@ -307,10 +307,11 @@ int pg_delivery_update(struct store_conn *base, const struct delivery *d)
     pp_text(&p, d->log ? d->log : "[]");
     pp_i64(&p, d->updated_at);
     pp_i64_or_null(&p, d->sent_at, d->sent_at != 0);
+    pp_text(&p, d->payload ? d->payload : "[]");
     return pg_exec((struct pg_conn *)base,
                    "UPDATE notification_deliveries SET state = $2, send_at = $3, attempts = $4, "
-                   "group_id = $5, last_error = $6, log = $7, updated_at = $8, sent_at = $9 "
-                   "WHERE id = $1",
+                   "group_id = $5, last_error = $6, log = $7, updated_at = $8, sent_at = $9, "
+                   "payload = $10 WHERE id = $1",
                    &p, NULL, "delivery_update");
 }
 

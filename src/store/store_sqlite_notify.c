@@ -306,7 +306,7 @@ int sq_delivery_update(struct store_conn *base, const struct delivery *d)
     struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "UPDATE notification_deliveries SET state = ?2, send_at = ?3, "
                                   "attempts = ?4, group_id = ?5, last_error = ?6, log = ?7, "
-                                  "updated_at = ?8, sent_at = ?9 WHERE id = ?1");
+                                  "updated_at = ?8, sent_at = ?9, payload = ?10 WHERE id = ?1");
     if (!st)
         return TOCK_ESTORE;
     sqlite3_bind_int64(st, 1, d->id);
@@ -318,6 +318,7 @@ int sq_delivery_update(struct store_conn *base, const struct delivery *d)
     sq_bind_text(st, 7, d->log ? d->log : "[]");
     sqlite3_bind_int64(st, 8, d->updated_at);
     sq_bind_i64_or_null(st, 9, d->sent_at, d->sent_at != 0);
+    sq_bind_text(st, 10, d->payload ? d->payload : "[]");
     return sq_exec_stmt(c, st, "delivery_update");
 }
 
