@@ -117,10 +117,7 @@ int svc_reminder_get(struct svc *s, struct svc_ctx *ctx, int64_t id, struct remi
     int rc = s->ops->acquire(s->store, &c);
     if (rc)
         return rc;
-    rc = s->ops->begin(c, false);
-    if (!rc)
-        rc = s->ops->reminder_get(c, ctx->user_id, id, out);
-    s->ops->rollback(c);
+    rc = s->ops->reminder_get(c, ctx->user_id, id, out);
     s->ops->release(c);
     return rc;
 }

@@ -97,8 +97,7 @@ int pg_reminder_get(struct store_conn *base, int64_t user_id, int64_t id, struct
     struct reminder *v = NULL;
     size_t n = 0;
     int rc = read_rows((struct pg_conn *)base,
-                       "SELECT " REM_COLS " FROM reminders WHERE id = $1 AND user_id = $2 "
-                       "FOR UPDATE",
+                       "SELECT " REM_COLS " FROM reminders WHERE id = $1 AND user_id = $2",
                        &p, &v, &n, "reminder_get");
     if (rc)
         return rc;
