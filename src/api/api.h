@@ -103,4 +103,28 @@ void api_h_root(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_subscribe(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_event(struct http_req *, struct http_resp *, void *);
 
+/* ---- reminders (h_reminders.c) ---- */
+/* One reminder object ({offset_minutes} or {at}); field names are prefixed by prefix. */
+bool api_reminder_input(json_t *o, struct reminder_input *in, const char *prefix,
+                        struct http_resp *resp);
+/* A task's "reminders": array (or null: none); *out is freed by the caller. */
+bool api_reminders_parse(json_t *arr, struct reminder_input **out, size_t *n,
+                         struct http_resp *resp);
+json_t *api_reminder_json(const struct reminder *r);
+void api_h_task_reminders_create(struct http_req *, struct http_resp *, void *);
+void api_h_task_reminders_list(struct http_req *, struct http_resp *, void *);
+void api_h_reminders_list(struct http_req *, struct http_resp *, void *);
+void api_h_reminder_get(struct http_req *, struct http_resp *, void *);
+void api_h_reminder_delete(struct http_req *, struct http_resp *, void *);
+void api_h_reminder_snooze(struct http_req *, struct http_resp *, void *);
+
+/* ---- notifications (h_notifications.c) ---- */
+void api_h_notify_prefs_get(struct http_req *, struct http_resp *, void *);
+void api_h_notify_prefs_put(struct http_req *, struct http_resp *, void *);
+void api_h_notifications_list(struct http_req *, struct http_resp *, void *);
+void api_h_notification_read(struct http_req *, struct http_resp *, void *);
+void api_h_notifications_read_all(struct http_req *, struct http_resp *, void *);
+void api_h_deliveries_list(struct http_req *, struct http_resp *, void *);
+void api_h_notify_test(struct http_req *, struct http_resp *, void *);
+
 #endif

@@ -14,7 +14,9 @@
 static const char *const task_fields[] = {
     "title",      "description", "status",     "priority",   "tags",       "due",
     "timezone",   "recurrence",  "id",         "due_at",     "overdue",    "series_id",
-    "occurrence", "created_at",  "updated_at", "completed_at", "version",  NULL};
+    "occurrence", "created_at",  "updated_at", "completed_at", "version",
+    "reminders", /* ---- reminders ---- */
+    NULL};
 
 /*
  * Reads the task members of body into in. tags_buf receives the borrowed tag
@@ -114,6 +116,20 @@ static bool parse_task_input(json_t *b, struct task_input *in, const char ***tag
     return true;
 }
 
+/* ---- reminders: a task's "reminders": [...] replaces its reminders ---- */
+static bool parse_reminders(json_t *b, struct task_input *in, struct reminder_input **rem,
+                            struct http_resp *resp)
+{
+    json_t *arr = json_object_get(b, "reminders");
+    if (!arr)
+        return true;
+    if (!api_reminders_parse(arr, rem, &in->nreminders, resp))
+        return false;
+    in->reminders = *rem;
+    in->reminders_set = true;
+    return true;
+}
+
 static void send_task(struct http_resp *resp, int status, const struct task *t)
 {
     char etag[32];
@@ -134,9 +150,10 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
         return;
     struct task_input in;
     const char **tags = NULL;
+    struct reminder_input *rem = NULL; /* ---- reminders ---- */
     struct tock_error e = {0};
     char rrule[RRULE_MAX + 1];
-    if (parse_task_input(b, &in, &tags, rrule, resp)) {
+    if (parse_task_input(b, &in, &tags, rrule, resp) && parse_reminders(b, &in, &rem, resp)) {
         struct task t;
         int rc = svc_task_create(app->svc, &ctx, &in, &t, &e);
         if (rc) {
@@ -150,6 +167,7 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
         }
     }
     free(tags);
+    free(rem);
     json_decref(b);
 }
 
@@ -187,9 +205,10 @@ void api_h_task_patch(struct http_req *req, struct http_resp *resp, void *a)
         return;
     struct task_input in;
     const char **tags = NULL;
+    struct reminder_input *rem = NULL; /* ---- reminders ---- */
     struct tock_error e = {0};
     char rrule[RRULE_MAX + 1];
-    if (parse_task_input(b, &in, &tags, rrule, resp)) {
+    if (parse_task_input(b, &in, &tags, rrule, resp) && parse_reminders(b, &in, &rem, resp)) {
         struct task t;
         int rc = svc_task_update(app->svc, &ctx, id, if_match, &in, &t, &e);
         if (rc) {
@@ -200,6 +219,7 @@ void api_h_task_patch(struct http_req *req, struct http_resp *resp, void *a)
         }
     }
     free(tags);
+    free(rem);
     json_decref(b);
 }
 

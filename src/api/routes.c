@@ -37,6 +37,23 @@ const struct http_route api_routes[] = {
     /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},
+
+    /* ---- reminders (h_reminders.c) ---- */
+    {"GET", "/api/v1/tasks/{id}/reminders", api_h_task_reminders_list},
+    {"POST", "/api/v1/tasks/{id}/reminders", api_h_task_reminders_create},
+    {"GET", "/api/v1/reminders", api_h_reminders_list},
+    {"GET", "/api/v1/reminders/{id}", api_h_reminder_get},
+    {"DELETE", "/api/v1/reminders/{id}", api_h_reminder_delete},
+    {"POST", "/api/v1/reminders/{id}/snooze", api_h_reminder_snooze},
+
+    /* ---- notifications (h_notifications.c) ---- */
+    {"GET", "/api/v1/notifications", api_h_notifications_list},
+    {"POST", "/api/v1/notifications/read-all", api_h_notifications_read_all},
+    {"POST", "/api/v1/notifications/{id}/read", api_h_notification_read},
+    {"GET", "/api/v1/notifications/preferences", api_h_notify_prefs_get},
+    {"PUT", "/api/v1/notifications/preferences", api_h_notify_prefs_put},
+    {"POST", "/api/v1/notifications/test", api_h_notify_test},
+    {"GET", "/api/v1/notifications/deliveries", api_h_deliveries_list},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -19,23 +19,27 @@
 #include "cli/dlq.h"
 #include "roles/audit.h"
 #include "obs/clock.h"
+#include "roles/notifier.h"
 #include "roles/recurring.h"
 #include "roles/relay.h"
+#include "roles/scheduler.h"
 #include "service/service.h"
 #include "store/store.h"
 
 #define ROLE_API 1u
 #define ROLE_RELAY 2u
 #define ROLE_AUDIT 4u
-/* ---- recurrence ---- */
 #define ROLE_RECURRING 8u
+#define ROLE_SCHEDULER 16u
+#define ROLE_NOTIFIER 32u
+#define ROLE_NAMES "api, relay, audit, recurring, scheduler, notifier"
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay,audit,recurring]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit,...]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -98,7 +102,8 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_RECURRING;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_RECURRING | ROLE_SCHEDULER |
+                    ROLE_NOTIFIER;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
@@ -107,8 +112,13 @@ static int parse_roles(const char *s, unsigned *out)
             *out |= ROLE_AUDIT;
         else if (strcmp(r, "recurring") == 0)
             *out |= ROLE_RECURRING;
+        else if (strcmp(r, "scheduler") == 0)
+            *out |= ROLE_SCHEDULER;
+        else if (strcmp(r, "notifier") == 0)
+            *out |= ROLE_NOTIFIER;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, recurring)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, %s)\n", r,
+                    ROLE_NAMES);
             return -1;
         }
     }
@@ -206,7 +216,47 @@ static int cmd_serve(void)
             return die(err);
         }
     }
+    /* ---- notifications: the notifier consumer and its worker ---- */
+    struct notifier *notifier = NULL;
+    if (roles & ROLE_NOTIFIER) {
+        struct notifier_config nc;
+        int nrc = notifier_config_from_env(&nc, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!nrc && (nrc = notifier_start(&c.svc, bus, bops, &nc, &notifier)))
+            snprintf(err, sizeof err, "notifier role: %s", tock_strerror(nrc));
+        if (nrc) {
+            relay_stop(relay);
+            audit_stop(audit);
+            recurring_stop(recurring);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+        c.svc.notify_kick = notifier_kick;
+        c.svc.notify_kick_arg = notifier;
+    }
     bops->start(bus);
+
+    /* ---- reminders: the scheduler thread ---- */
+    struct scheduler *scheduler = NULL;
+    if (roles & ROLE_SCHEDULER) {
+        struct scheduler_config scc;
+        int src = scheduler_config_from_env(&scc, err, sizeof err) ? TOCK_EINVAL : 0;
+        if (!src && (src = scheduler_start(&c.svc, &scc, &scheduler)))
+            snprintf(err, sizeof err, "scheduler role: %s", tock_strerror(src));
+        if (src) {
+            relay_stop(relay);
+            bops->stop(bus);
+            audit_stop(audit);
+            recurring_stop(recurring);
+            c.svc.notify_kick = NULL;
+            notifier_stop(notifier);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+        c.svc.reminder_kick = scheduler_kick;
+        c.svc.reminder_kick_arg = scheduler;
+    }
 
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
     atomic_init(&app.shutting_down, false);
@@ -216,6 +266,12 @@ static int cmd_serve(void)
         app.roles[app.nroles++] = (struct api_role){"relay", relay_role_status, relay};
     if (roles & ROLE_AUDIT)
         app.roles[app.nroles++] = (struct api_role){"audit", NULL, NULL};
+    if (roles & ROLE_RECURRING)
+        app.roles[app.nroles++] = (struct api_role){"recurring", NULL, NULL};
+    if (roles & ROLE_SCHEDULER)
+        app.roles[app.nroles++] = (struct api_role){"scheduler", NULL, NULL};
+    if (roles & ROLE_NOTIFIER)
+        app.roles[app.nroles++] = (struct api_role){"notifier", NULL, NULL};
     struct http_server *http = NULL;
     {
         /*
@@ -237,10 +293,14 @@ static int cmd_serve(void)
         bool api = roles & ROLE_API;
         if (http_start(&hc, api ? api_routes : api_ops_routes,
                        api ? api_nroutes : api_ops_nroutes, &app, &http, err, sizeof err)) {
+            c.svc.reminder_kick = NULL;
+            scheduler_stop(scheduler);
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
             recurring_stop(recurring);
+            c.svc.notify_kick = NULL;
+            notifier_stop(notifier);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -267,6 +327,9 @@ static int cmd_serve(void)
         http_quiesce(http);
         http_stop(http); /* waits for in-flight handlers */
     }
+    c.svc.reminder_kick = NULL; /* ---- reminders ---- */
+    scheduler_stop(scheduler);
+    notifier_cancel(notifier); /* ---- notifications ---- */
     c.svc.outbox_kick = NULL;
     audit_cancel(audit); /* a retry in progress must not hold up shutdown */
     recurring_cancel(recurring);
@@ -274,6 +337,8 @@ static int cmd_serve(void)
     bops->stop(bus);
     audit_stop(audit); /* after the bus: no handler runs any more */
     recurring_stop(recurring);
+    c.svc.notify_kick = NULL;
+    notifier_stop(notifier);
     bops->close(bus);
     core_close(&c);
     log_msg(LOG_INFO, "stopped");

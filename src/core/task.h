@@ -75,6 +75,8 @@ enum {
     TI_RECUR = 1 << 7,
 };
 
+struct reminder_input;
+
 struct task_input {
     unsigned set;             /* TI_* bits of the fields present */
     const char *title;        /* borrowed */
@@ -86,6 +88,10 @@ struct task_input {
     const char *timezone;
     const char *rrule;        /* NULL: clear recurrence */
     int recur_from;
+    /* ---- reminders (applied by the service, not by task_apply) ---- */
+    bool reminders_set;                     /* "reminders" given: replace the task's */
+    const struct reminder_input *reminders; /* borrowed, nreminders entries */
+    size_t nreminders;
 };
 
 /*

@@ -134,3 +134,10 @@ int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
     buf_free(&m);
     return rc;
 }
+
+/* ---- reminders: the public form of emit_raw ---- */
+int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
+                 const char *type, int64_t task_id, const struct buf *members)
+{
+    return emit_raw(s, c, ctx, topic, type, task_id, members);
+}

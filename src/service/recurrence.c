@@ -97,12 +97,9 @@ int svc_recur_next(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
     /* A concurrent insert of the same occurrence fails on the unique key: the caller
      * retries and then finds it above. */
     rc = s->ops->task_insert(c, &t);
-    /*
-     * ---- reminders ----
-     * Copy the completed occurrence's reminder offsets to the new occurrence here
-     * (e.g. svc_reminders_copy(s, c, ctx, done, &t)), in this transaction, before the
-     * task.created event below.
-     */
+    /* The series' reminder offsets carry over to the new occurrence (same transaction). */
+    if (!rc)
+        rc = svc_reminders_copy_offsets(s, c, ctx, done->id, &t);
     if (!rc)
         rc = svc_emit_task(s, c, ctx, "task.created", "created", &t, NULL);
     if (rc) {

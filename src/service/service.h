@@ -41,6 +41,14 @@ struct svc {
     /* Called after a commit that appended outbox rows (wakes the relay). */
     void (*outbox_kick)(void *arg);
     void *kick_arg;
+    /* ---- reminders ---- */
+    /* Called after a commit that changed pending reminders (wakes the scheduler). */
+    void (*reminder_kick)(void *arg);
+    void *reminder_kick_arg;
+    /* ---- notifications ---- */
+    /* Called after a commit that added due deliveries (wakes the notifier). */
+    void (*notify_kick)(void *arg);
+    void *notify_kick_arg;
 };
 
 /* Who is calling and under which trace; built by the API layer per request. */
@@ -49,6 +57,8 @@ struct svc_ctx {
     char timezone[TZ_NAME_MAX]; /* the caller's zone */
     const char *traceparent;    /* NULL: a new trace is started on first use */
     char trace_buf[56];         /* holds that trace, so one unit of work shares it */
+    /* ---- reminders ---- */
+    bool reminders_changed;     /* set by the reminder hooks: kick the scheduler after commit */
 };
 
 int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,
@@ -169,5 +179,105 @@ int svc_recur_next(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
  * the series), one task.deleted event each. Completed occurrences stay as history.
  */
 int svc_task_delete_series(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_match);
+/* ---- reminders (service/reminders.c) ---- */
+/* Adds a reminder to a live, not completed task (at most REMINDERS_PER_TASK_MAX). */
+int svc_reminder_create(struct svc *s, struct svc_ctx *ctx, int64_t task_id,
+                        const struct reminder_input *in, struct reminder *out,
+                        struct tock_error *e);
+/* The task's reminders (every state); caller frees *out with free(). */
+int svc_reminder_list_task(struct svc *s, struct svc_ctx *ctx, int64_t task_id,
+                           struct reminder **out, size_t *n);
+/* The caller's pending reminders with from <= fire_at < to, soonest first (limit rows). */
+int svc_reminder_list(struct svc *s, struct svc_ctx *ctx, int64_t from, int64_t to, int limit,
+                      struct reminder **out, size_t *n);
+int svc_reminder_get(struct svc *s, struct svc_ctx *ctx, int64_t id, struct reminder *out);
+int svc_reminder_delete(struct svc *s, struct svc_ctx *ctx, int64_t id);
+/* Fires the reminder again `minutes` from now (1..REMINDER_SNOOZE_MAX_MINUTES). */
+int svc_reminder_snooze(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t minutes,
+                        struct reminder *out, struct tock_error *e);
+/*
+ * Hooks for task operations, run inside the caller's write transaction on c (they
+ * neither commit nor roll back). Each sets ctx->reminders_changed when pending
+ * reminders changed; the caller then calls svc_reminders_kick after its commit.
+ *  - replace: the task's reminders become `in` (a task's "reminders": [...]).
+ *  - task_changed: offset reminders follow a changed due (a fired one whose new
+ *    time is ahead fires again); completing or deleting cancels the pending ones;
+ *    reopening restores cancelled ones whose time is still ahead.
+ *  - copy_offsets: gives task `to` (already inserted) the distinct offset
+ *    reminders of task from_task_id, e.g. for a series' next occurrence.
+ */
+int svc_reminders_replace(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                          const struct task *t, const struct reminder_input *in, size_t n,
+                          struct tock_error *e);
+int svc_reminders_task_changed(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                               const struct task *before, const struct task *after);
+int svc_reminders_copy_offsets(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
+                               int64_t from_task_id, const struct task *to);
+/* Wakes the in-process scheduler (if any) to re-read the earliest pending reminder. */
+void svc_reminders_kick(struct svc *s);
+/* The earliest pending fire_at of any user (0: none). */
+int svc_reminder_next(struct svc *s, int64_t *fire_at);
+/*
+ * The scheduler's unit: claims up to limit reminders due at `now`, marks them
+ * fired (late when more than late_ms after fire_at) and appends one reminder.due
+ * event each (topic reminders), in one transaction. *fired gets the count.
+ */
+int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_ms,
+                           size_t *fired);
+/*
+ * Appends one event whose data members (without braces) are already written in
+ * `members` (see events.c); for producers that write their own data.
+ */
+struct buf;
+int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
+                 const char *type, int64_t task_id, const struct buf *members);
+
+/* ---- notifications (service/notifications.c) ---- */
+/* The caller's preferences (defaults when never set). */
+int svc_notify_prefs_get(struct svc *s, struct svc_ctx *ctx, struct notify_prefs *out);
+/* Validates p (every field; e names the bad one) and stores it as the caller's. */
+int svc_notify_prefs_put(struct svc *s, struct svc_ctx *ctx, struct notify_prefs *p,
+                         struct tock_error *e);
+/* Newest first, up to limit (+1 row telling there is more); free with notifications_free. */
+int svc_notifications_list(struct svc *s, struct svc_ctx *ctx, bool unread_only,
+                           int64_t before_id, int limit, struct notification **out, size_t *n);
+/* Marks one notification (id) or all (id 0) read. TOCK_ENOTFOUND for an unknown id. */
+int svc_notification_read(struct svc *s, struct svc_ctx *ctx, int64_t id,
+                          struct notification *out);
+int svc_deliveries_list(struct svc *s, struct svc_ctx *ctx, int64_t before_id, int limit,
+                        struct delivery **out, size_t *n);
+/* Queues a test message on each enabled channel now (no quiet hours, no digest). */
+int svc_notify_test(struct svc *s, struct svc_ctx *ctx, struct delivery **out, size_t *n,
+                    struct tock_error *e);
+/*
+ * The notifier consumer's effect, inside its transaction on c: one delivery row per
+ * enabled channel of the user for the reminder.due `data`, with send_at after the
+ * digest window and outside quiet hours. A row that already exists (same reminder
+ * firing and channel) is left alone.
+ */
+int svc_notify_enqueue(struct svc *s, struct store_conn *c, int64_t user_id, json_t *data,
+                       int64_t now);
+/* An e-mail or webhook delivery claimed for sending, with what sending needs. */
+struct notify_job {
+    struct delivery d;
+    struct notify_prefs prefs;
+    char to_email[EMAIL_MAX + 1];
+};
+void notify_jobs_free(struct notify_job *v, size_t n);
+/*
+ * The notifier's unit: takes up to limit due deliveries, folds digests, delivers
+ * in-app ones (inbox row + notification.created) in the transaction, and marks
+ * e-mail/webhook ones "sending", returning them for the caller to send outside any
+ * transaction and report with svc_notify_finish.
+ */
+int svc_notify_claim(struct svc *s, int64_t now, int limit, struct notify_job **out, size_t *n);
+/*
+ * Records one attempt's outcome: sent; or pending again after backoff_ms * 2^(n-1);
+ * or, at max_attempts, dead with a tock.deadletter event on dlq.
+ */
+int svc_notify_finish(struct svc *s, struct notify_job *job, bool ok, const char *detail,
+                      int64_t backoff_ms, int max_attempts);
+/* The earliest send_at of a pending delivery (0: none). */
+int svc_notify_next(struct svc *s, int64_t *send_at);
 
 #endif

@@ -58,7 +58,12 @@ int svc_task_create(struct svc *s, struct svc_ctx *ctx, const struct task_input 
             rc = svc_emit_task(s, c, ctx, "task.created", "created", &t, NULL);
         if (!rc && t.status == TASK_DONE)
             rc = svc_emit_task(s, c, ctx, "task.completed", NULL, &t, NULL);
+        /* ---- reminders ---- */
+        if (!rc && in->reminders_set)
+            rc = svc_reminders_replace(s, c, ctx, &t, in->reminders, in->nreminders, e);
         rc = svc_finish(s, c, rc, true);
+        if (!rc && ctx->reminders_changed)
+            svc_reminders_kick(s);
     }
     s->ops->release(c);
     if (rc) {
@@ -124,6 +129,18 @@ static int mutate(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_mat
         after.completed_at = 0;
     changes = task_diff_json(&before, &after, now);
     if (json_object_size(changes) == 0) {
+        /* ---- reminders: a PATCH of only "reminders" changes no task field ---- */
+        if (in && in->reminders_set) {
+            rc = svc_reminders_replace(s, c, ctx, &before, in->reminders, in->nreminders, e);
+            rc = svc_finish(s, c, rc, false);
+            if (rc)
+                goto out_release;
+            if (ctx->reminders_changed)
+                svc_reminders_kick(s);
+            *out = before;
+            memset(&before, 0, sizeof before);
+            goto out_release;
+        }
         /* Nothing changed: no new version, no event. */
         s->ops->rollback(c);
         *out = before;
@@ -135,6 +152,12 @@ static int mutate(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_mat
     if ((rc = s->ops->task_update(c, &after)))
         goto out;
     wrote = true;
+    /* ---- reminders: follow the due, cancel on completion, or replace ---- */
+    if ((rc = svc_reminders_task_changed(s, c, ctx, &before, &after)))
+        goto out;
+    if (in && in->reminders_set &&
+        (rc = svc_reminders_replace(s, c, ctx, &after, in->reminders, in->nreminders, e)))
+        goto out;
     bool completed = after.status == TASK_DONE && before.status != TASK_DONE;
     bool reopened = before.status == TASK_DONE && after.status != TASK_DONE;
     /* Fields other than the status bookkeeping changed? */
@@ -158,6 +181,8 @@ static int mutate(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_mat
     }
 out:
     rc = svc_finish(s, c, rc, wrote);
+    if (!rc && ctx->reminders_changed) /* ---- reminders ---- */
+        svc_reminders_kick(s);
     if (!rc && wrote) {
         *out = after;
         memset(&after, 0, sizeof after);
@@ -210,9 +235,13 @@ int svc_task_delete(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t if_m
         t.version++;
         rc = s->ops->task_update(c, &t);
     }
+    if (!rc) /* ---- reminders: cancel the pending ones ---- */
+        rc = svc_reminders_task_changed(s, c, ctx, &t, &t);
     if (!rc)
         rc = svc_emit_task(s, c, ctx, "task.deleted", "deleted", &t, NULL);
     rc = svc_finish(s, c, rc, true);
+    if (!rc && ctx->reminders_changed)
+        svc_reminders_kick(s);
 out_release:
     s->ops->release(c);
     task_release(&t);

@@ -88,4 +88,27 @@ int pg_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *del
 int pg_task_occurrence_exists(struct store_conn *c, int64_t user_id, int64_t series_id,
                               int64_t occurrence, bool *exists);
 
+/* ---- reminders (store_pg_reminders.c) and notifications (store_pg_notify.c) ---- */
+int pg_reminder_insert(struct store_conn *c, struct reminder *r);
+int pg_reminder_get(struct store_conn *c, int64_t user_id, int64_t id, struct reminder *out);
+int pg_reminder_update(struct store_conn *c, const struct reminder *r);
+int pg_reminder_delete(struct store_conn *c, int64_t user_id, int64_t id);
+int pg_reminder_list_task(struct store_conn *c, int64_t user_id, int64_t task_id, struct reminder **out, size_t *n);
+int pg_reminder_list_user(struct store_conn *c, int64_t user_id, int64_t from, int64_t to, int limit, struct reminder **out, size_t *n);
+int pg_reminder_cancel_task(struct store_conn *c, int64_t task_id, int64_t now, int64_t *n);
+int pg_reminder_next(struct store_conn *c, int64_t *fire_at);
+int pg_reminder_claim_due(struct store_conn *c, int64_t now, int limit, int64_t late_ms, struct reminder_fire **out, size_t *n);
+int pg_notify_prefs_get(struct store_conn *c, int64_t user_id, struct notify_prefs *out);
+int pg_notify_prefs_put(struct store_conn *c, const struct notify_prefs *p);
+int pg_notification_insert(struct store_conn *c, struct notification *n);
+int pg_notification_list(struct store_conn *c, int64_t user_id, bool unread_only, int64_t before_id, int limit, struct notification **out, size_t *n);
+int pg_notification_get(struct store_conn *c, int64_t user_id, int64_t id, struct notification *out);
+int pg_notification_mark_read(struct store_conn *c, int64_t user_id, int64_t id, int64_t now, int64_t *changed);
+int pg_delivery_insert(struct store_conn *c, struct delivery *d);
+int pg_delivery_due(struct store_conn *c, int64_t now, int limit, struct delivery **out, size_t *n);
+int pg_delivery_group(struct store_conn *c, int64_t user_id, const char *channel, int64_t until, int64_t except_id, struct delivery **out, size_t *n);
+int pg_delivery_update(struct store_conn *c, const struct delivery *d);
+int pg_delivery_list(struct store_conn *c, int64_t user_id, int64_t before_id, int limit, struct delivery **out, size_t *n);
+int pg_delivery_next(struct store_conn *c, int64_t *send_at);
+
 #endif

@@ -22,6 +22,8 @@
 #include "core/audit.h"
 #include "core/filter.h"
 #include "core/model.h"
+#include "core/notification.h"
+#include "core/reminder.h"
 #include "core/task.h"
 
 struct store;
@@ -165,6 +167,68 @@ struct store_ops {
      */
     int (*task_occurrence_exists)(struct store_conn *c, int64_t user_id, int64_t series_id,
                                   int64_t occurrence, bool *exists);
+    /* ---- reminders (store_*_reminders.c) ---- */
+    int (*reminder_insert)(struct store_conn *c, struct reminder *r); /* sets r->id */
+    int (*reminder_get)(struct store_conn *c, int64_t user_id, int64_t id, struct reminder *out);
+    /* Writes fire_at, state, fired_at, late, snoozes, updated_at of r (by id and user). */
+    int (*reminder_update)(struct store_conn *c, const struct reminder *r);
+    int (*reminder_delete)(struct store_conn *c, int64_t user_id, int64_t id);
+    /* The task's reminders (every state), by fire time then id. */
+    int (*reminder_list_task)(struct store_conn *c, int64_t user_id, int64_t task_id,
+                              struct reminder **out, size_t *n);
+    /* The user's pending reminders with from <= fire_at < to, soonest first, up to limit. */
+    int (*reminder_list_user)(struct store_conn *c, int64_t user_id, int64_t from, int64_t to,
+                              int limit, struct reminder **out, size_t *n);
+    /* Cancels the task's pending reminders; *n (may be NULL) gets the count. */
+    int (*reminder_cancel_task)(struct store_conn *c, int64_t task_id, int64_t now,
+                                int64_t *n);
+    /* The earliest fire_at of any pending reminder (any user); 0 when none. */
+    int (*reminder_next)(struct store_conn *c, int64_t *fire_at);
+    /*
+     * Scheduler: claims up to limit pending reminders with fire_at <= now (soonest
+     * first; PostgreSQL skips rows another transaction holds) and marks them fired
+     * at now (late when now - fire_at > late_ms), in the caller's transaction.
+     * Returns them with their tasks' title and due.
+     */
+    int (*reminder_claim_due)(struct store_conn *c, int64_t now, int limit, int64_t late_ms,
+                              struct reminder_fire **out, size_t *n);
+
+    /* ---- notifications (store_*_notify.c) ---- */
+    /* TOCK_ENOTFOUND when the user has no row (the caller uses the defaults). */
+    int (*notify_prefs_get)(struct store_conn *c, int64_t user_id, struct notify_prefs *out);
+    int (*notify_prefs_put)(struct store_conn *c, const struct notify_prefs *p); /* upsert */
+    int (*notification_insert)(struct store_conn *c, struct notification *n); /* sets id */
+    /* Newest first; before_id 0: from the newest; up to limit + 1 rows. */
+    int (*notification_list)(struct store_conn *c, int64_t user_id, bool unread_only,
+                             int64_t before_id, int limit, struct notification **out,
+                             size_t *n);
+    int (*notification_get)(struct store_conn *c, int64_t user_id, int64_t id,
+                            struct notification *out);
+    /* Marks one (id) or all (id 0) unread notifications read; *changed the count. */
+    int (*notification_mark_read)(struct store_conn *c, int64_t user_id, int64_t id,
+                                  int64_t now, int64_t *changed);
+    /*
+     * Inserts d (sets d->id); TOCK_ECONFLICT, without aborting the transaction,
+     * when a row for the same (reminder_id, fired_at, channel) exists.
+     */
+    int (*delivery_insert)(struct store_conn *c, struct delivery *d);
+    /*
+     * Pending rows with send_at <= now, soonest first, up to limit, locked for the
+     * caller's transaction (PostgreSQL: SKIP LOCKED, so notifier replicas split them).
+     */
+    int (*delivery_due)(struct store_conn *c, int64_t now, int limit, struct delivery **out,
+                        size_t *n);
+    /* Pending rows of user+channel with send_at <= until except id, locked likewise. */
+    int (*delivery_group)(struct store_conn *c, int64_t user_id, const char *channel,
+                          int64_t until, int64_t except_id, struct delivery **out,
+                          size_t *n);
+    /* Writes state, send_at, attempts, group_id, last_error, log, updated_at, sent_at, payload. */
+    int (*delivery_update)(struct store_conn *c, const struct delivery *d);
+    /* The user's deliveries, newest first; before_id 0: from the newest; limit + 1 rows. */
+    int (*delivery_list)(struct store_conn *c, int64_t user_id, int64_t before_id, int limit,
+                         struct delivery **out, size_t *n);
+    /* The earliest send_at of any pending delivery; 0 when none. */
+    int (*delivery_next)(struct store_conn *c, int64_t *send_at);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

@@ -261,6 +261,7 @@ BAD = [
 
 def test_schemas_are_valid_draft_2020_12():
     expected = {"cloudevent", "event", "task"} | set(TYPES)
+    expected |= {"reminder.due", "notification.created"}  # reminders/notifications
     assert set(SCHEMAS) == expected
     for name, schema in SCHEMAS.items():
         assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema", name

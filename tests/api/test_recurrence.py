@@ -391,3 +391,24 @@ def test_other_users_completion_is_not_continued_for_me(rserver, ru):
     assert other.get(f"/api/v1/tasks/{nxt['id']}").status_code == 404
     r = other.get("/api/v1/tasks", params={"series_id": t["series_id"]})
     assert r.status_code == 200 and r.json()["items"] == []
+
+
+def test_next_occurrence_gets_the_series_reminder_offsets(ru):
+    """Offset reminders carry over to the next occurrence (one per distinct offset),
+    re-anchored at its due; the completed occurrence's pending ones are cancelled."""
+    t = create(ru, title="water the plants", due="2027-01-12T18:00", timezone=UTC,
+               recurrence={"rrule": "FREQ=DAILY", "recur_from": "due"},
+               reminders=[{"offset_minutes": 30}, {"offset_minutes": 120}])
+    before = ru.get(f"/api/v1/tasks/{t['id']}/reminders")
+    assert before.status_code == 200, before.text
+    complete(ru, t["id"])
+    nxt = wait_occurrence(ru, t["series_id"], 2)
+    assert nxt["due"].startswith("2027-01-13T18:00"), nxt
+    r = ru.get(f"/api/v1/tasks/{nxt['id']}/reminders")
+    assert r.status_code == 200, r.text
+    items = r.json()["items"]
+    assert sorted(x["offset_minutes"] for x in items) == [30, 120], items
+    assert sorted(x["fire_at"] for x in items) == ["2027-01-13T16:00:00.000Z",
+                                                   "2027-01-13T17:30:00.000Z"], items
+    old = ru.get(f"/api/v1/tasks/{t['id']}/reminders").json()["items"]
+    assert all(x["state"] != "pending" for x in old), old
