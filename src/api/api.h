@@ -15,12 +15,15 @@
 #include "http/http.h"
 #include "service/service.h"
 
+struct sync_hub;
+
 struct api_app {
     struct svc *svc;
     atomic_bool shutting_down; /* /readyz turns 503 once set */
     const char *version;
     struct bus *bus; /* for the Dapr routes (h_dapr.c); may be NULL */
     const struct bus_ops *bus_ops;
+    struct sync_hub *sync; /* ---- sync: GET /api/v1/ws (h_ws.c); NULL without the role ---- */
 };
 
 extern const struct http_route api_routes[];
@@ -83,5 +86,7 @@ void api_h_metrics(struct http_req *, struct http_resp *, void *);
 void api_h_root(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_subscribe(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_event(struct http_req *, struct http_resp *, void *);
+/* ---- sync ---- */
+void api_h_ws(struct http_req *, struct http_resp *, void *);
 
 #endif

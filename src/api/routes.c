@@ -37,6 +37,9 @@ const struct http_route api_routes[] = {
     /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},
+
+    /* ---- sync: WebSocket upgrade (h_ws.c, docs/sync.md) ---- */
+    {"GET", "/api/v1/ws", api_h_ws},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

@@ -18,19 +18,21 @@
 #include "obs/log.h"
 #include "roles/audit.h"
 #include "roles/relay.h"
+#include "roles/sync.h"
 #include "service/service.h"
 #include "store/store.h"
 
 #define ROLE_API 1u
 #define ROLE_RELAY 2u
 #define ROLE_AUDIT 4u
+#define ROLE_SYNC 8u /* ---- sync ---- */
 
 static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tock <command> [--flags]\n"
             "\n"
-            "  serve [--roles all|api,relay,audit]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
+            "  serve [--roles all|api,relay,audit,sync]   run the server (TOCK_LISTEN, TOCK_DB, ...)\n"
             "  migrate                         apply database migrations and exit\n"
             "  user add EMAIL [--timezone Z] [--display-name N]\n"
             "                                  create a user; the password is read from stdin\n"
@@ -85,15 +87,17 @@ static int parse_roles(const char *s, unsigned *out)
     snprintf(tmp, sizeof tmp, "%s", s);
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
-            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT;
+            *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_SYNC;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
             *out |= ROLE_RELAY;
         else if (strcmp(r, "audit") == 0)
             *out |= ROLE_AUDIT;
+        else if (strcmp(r, "sync") == 0) /* ---- sync ---- */
+            *out |= ROLE_SYNC;
         else {
-            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit)\n", r);
+            fprintf(stderr, "tock: unknown role '%s' (this build has: all, api, relay, audit, sync)\n", r);
             return -1;
         }
     }
@@ -159,9 +163,33 @@ static int cmd_serve(void)
             return die(err);
         }
     }
+    /* ---- sync: WebSockets are served by the api role's HTTP server ---- */
+    struct sync_hub *sync = NULL;
+    struct sync_config syc;
+    memset(&syc, 0, sizeof syc);
+    if (roles & ROLE_SYNC) {
+        int src = 0;
+        if (!(roles & ROLE_API)) {
+            snprintf(err, sizeof err, "role sync needs role api in the same process (it "
+                                      "serves GET /api/v1/ws)");
+            src = TOCK_EINVAL;
+        } else if (sync_config_from_env(&syc, err, sizeof err)) {
+            src = TOCK_EINVAL;
+        } else if ((src = sync_start(&c.svc, bus, bops, &syc, &sync))) {
+            snprintf(err, sizeof err, "sync role: %s", tock_strerror(src));
+        }
+        if (src) {
+            relay_stop(relay);
+            audit_stop(audit);
+            bops->close(bus);
+            core_close(&c);
+            return die(err);
+        }
+    }
     bops->start(bus);
 
-    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
+    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops,
+                          .sync = sync};
     atomic_init(&app.shutting_down, false);
     struct http_server *http = NULL;
     if (roles & ROLE_API) {
@@ -176,11 +204,16 @@ static int cmd_serve(void)
             .idle_timeout_s = c.cfg.idle_timeout_s,
             .access_log = c.cfg.access_log,
         };
+        if (sync) { /* ---- sync: upgraded sockets still count as MHD connections ---- */
+            hc.allow_upgrade = true;
+            hc.max_connections += (unsigned)syc.max_conns;
+        }
         snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
         if (http_start(&hc, api_routes, api_nroutes, &app, &http, err, sizeof err)) {
             relay_stop(relay);
             bops->stop(bus);
             audit_stop(audit);
+            sync_stop(sync);
             bops->close(bus);
             core_close(&c);
             return die(err);
@@ -202,6 +235,7 @@ static int cmd_serve(void)
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&app.shutting_down, true);
+    sync_close_all(sync); /* ---- sync: WebSockets get 1001 before the server stops ---- */
     if (http) {
         http_quiesce(http);
         http_stop(http); /* waits for in-flight handlers */
@@ -211,6 +245,7 @@ static int cmd_serve(void)
     relay_stop(relay);
     bops->stop(bus);
     audit_stop(audit); /* after the bus: no handler runs any more */
+    sync_stop(sync);   /* ---- sync: after the HTTP server and the bus ---- */
     bops->close(bus);
     core_close(&c);
     log_msg(LOG_INFO, "stopped");

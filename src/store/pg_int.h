@@ -85,4 +85,11 @@ int pg_audit_list(struct store_conn *c, int64_t user_id, const struct audit_quer
                   struct audit_row **out, size_t *n);
 int pg_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
 
+/* ---- sync: store_pg_sync.c ---- */
+int pg_outbox_seq_of(struct store_conn *c, const char *event_id, int64_t *seq);
+int pg_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit,
+                 struct outbox_row **out, size_t *n);
+int pg_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
+                   int64_t *hwm);
+
 #endif

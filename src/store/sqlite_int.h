@@ -64,6 +64,12 @@ int sq_audit_append(struct store_conn *c, struct audit_row *r);
 int sq_audit_list(struct store_conn *c, int64_t user_id, const struct audit_query *q,
                   struct audit_row **out, size_t *n);
 int sq_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *deleted);
+/* ---- sync: store_sqlite_sync.c ---- */
+int sq_outbox_seq_of(struct store_conn *c, const char *event_id, int64_t *seq);
+int sq_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit,
+                 struct outbox_row **out, size_t *n);
+int sq_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
+                   int64_t *hwm);
 /* Rewrites the search-index row of a task from its stored columns. */
 int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
 

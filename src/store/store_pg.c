@@ -816,4 +816,8 @@ const struct store_ops store_pg_ops = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    /* ---- sync ---- */
+    .outbox_seq_of = pg_outbox_seq_of,
+    .sync_rows = pg_sync_rows,
+    .sync_bounds = pg_sync_bounds,
 };

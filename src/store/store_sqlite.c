@@ -835,4 +835,8 @@ const struct store_ops store_sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    /* ---- sync ---- */
+    .outbox_seq_of = sq_outbox_seq_of,
+    .sync_rows = sq_sync_rows,
+    .sync_bounds = sq_sync_bounds,
 };
