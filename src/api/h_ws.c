@@ -108,6 +108,7 @@ void api_h_ws(struct http_req *req, struct http_resp *resp, void *arg)
         api_fail(resp, TOCK_ENOMEM, NULL);
         return;
     }
+    tok[0] = 0;
     bool has_tock = false;
     const char *protos = http_header(req, "Sec-WebSocket-Protocol");
     if (protos && !scan_protocols(protos, &has_tock, tok, WS_TOKEN_MAX)) {
@@ -174,9 +175,9 @@ void api_h_ws(struct http_req *req, struct http_resp *resp, void *arg)
         http_set_header(resp, "Retry-After", "5");
         return;
     }
-    if (rc == SYNC_LIMIT_GLOBAL || rc == TOCK_EBUSY) {
+    if (rc == SYNC_LIMIT_GLOBAL || rc == SYNC_CLOSING) {
         http_error(resp, 503, "unavailable",
-                   rc == TOCK_EBUSY ? "the server is shutting down"
+                   rc == SYNC_CLOSING ? "the server is shutting down"
                                     : "the server has the most WebSocket connections allowed "
                                       "(TOCK_WS_MAX_CONNS)",
                    NULL);

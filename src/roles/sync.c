@@ -80,6 +80,8 @@ struct sync_conn {
     int64_t last_rx_ns, ping_sent_ns;
     int64_t close_deadline_ns;
     bool close_sent, close_received;
+    bool discard;  /* after a protocol error: input is dropped until the peer closes */
+    bool shut_wr;  /* our side of the TCP stream is finished */
     struct sync_conn *unext, *uprev; /* the user's list */
     struct sync_conn *anext, *aprev; /* all connections */
     struct sync_conn *dnext;         /* graveyard */
@@ -324,6 +326,12 @@ static bool flush(struct sync_hub *h, struct sync_conn *c)
     if (c->state == CS_CLOSING && c->close_sent && c->close_received) {
         conn_kill(h, c, "closed");
         return false;
+    }
+    if (c->state == CS_CLOSING && c->close_sent && c->discard && !c->shut_wr) {
+        /* Close frame out; EOF follows it. Closing now could reset the stream (RST
+         * for unread input) before the peer reads the close: wait for its EOF. */
+        shutdown(c->fd, SHUT_WR);
+        c->shut_wr = true;
     }
     return true;
 }
@@ -617,7 +625,7 @@ int sync_conn_open(struct sync_hub *h, int64_t user_id, bool has_since, int64_t 
     struct user_slot **sp = slot_ref(h, user_id);
     int result = 0;
     if (h->closing)
-        result = TOCK_EBUSY;
+        result = SYNC_CLOSING;
     else if (h->nconns >= h->cfg.max_conns)
         result = SYNC_LIMIT_GLOBAL;
     else if (*sp && (*sp)->count >= h->cfg.max_per_user)
@@ -758,6 +766,8 @@ static void on_text(struct sync_hub *h, struct sync_conn *c, const uint8_t *data
 /* Feeds received bytes to the parser and acts on each event. Lock held. */
 static void handle_input(struct sync_hub *h, struct sync_conn *c, const uint8_t *data, size_t len)
 {
+    if (c->discard)
+        return;
     if (c->rlen + len > c->rcap) {
         size_t want = c->rlen + len;
         size_t cap = c->rcap ? c->rcap : 512;
@@ -783,15 +793,18 @@ static void handle_input(struct sync_hub *h, struct sync_conn *c, const uint8_t 
         int rc = ws_parse(&c->parser, c->rbuf + off, c->rlen - off, &used, &ev, &code);
         off += used;
         if (rc == WS_FAIL) {
+            c->discard = true; /* nothing more is parsed */
+            metrics_counter_add("tock_ws_protocol_errors_total", "reason",
+                                code == WS_CLOSE_TOO_BIG    ? "too_big"
+                                : code == WS_CLOSE_BAD_DATA ? "bad_utf8"
+                                                            : "protocol",
+                                1);
             if (c->state == CS_OPEN)
                 start_close(h, c, code, code == WS_CLOSE_TOO_BIG ? "message too big"
                                         : code == WS_CLOSE_BAD_DATA ? "invalid UTF-8"
                                                                     : "protocol error");
-            c->close_received = true; /* nothing more will be read */
-            if (c->state != CS_DEAD)
+            else
                 flush(h, c);
-            if (c->state != CS_DEAD)
-                conn_kill(h, c, "protocol_error");
             break;
         }
         if (rc == WS_NEED_MORE) {
@@ -824,6 +837,8 @@ static void handle_input(struct sync_hub *h, struct sync_conn *c, const uint8_t 
     }
     if (c->state == CS_DEAD)
         return;
+    if (c->discard)
+        off = c->rlen;
     memmove(c->rbuf, c->rbuf + off, c->rlen - off);
     c->rlen -= off;
     if (c->rlen == 0 && c->rcap > 4096) {

@@ -56,12 +56,13 @@ void sync_stop(struct sync_hub *h);
 /* sync_conn_open results besides 0 / TOCK_E*. */
 #define SYNC_LIMIT_USER 1
 #define SYNC_LIMIT_GLOBAL 2
+#define SYNC_CLOSING 3 /* shutting down */
 
 /*
  * Registers a connection for user_id (live events are queued from now on) and
  * queues its first messages: with has_since, the changes after `since` from the
  * outbox (or "resync" when they are no longer all there); else "hello". Returns
- * 0 with *out set, SYNC_LIMIT_USER / SYNC_LIMIT_GLOBAL when a limit is reached,
+ * 0 with *out set, SYNC_LIMIT_USER / SYNC_LIMIT_GLOBAL when a limit is reached, SYNC_CLOSING,
  * or a TOCK_E* (database). On 0 exactly one of sync_conn_attach/_abort follows.
  */
 int sync_conn_open(struct sync_hub *h, int64_t user_id, bool has_since, int64_t since,
