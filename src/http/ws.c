@@ -322,7 +322,7 @@ int ws_encode(struct buf *out, int opcode, const void *data, size_t len, const u
     uint8_t h[WS_MAX_HEADER];
     size_t hl = ws_frame_header(h, opcode, true, len, mask);
     size_t start = out->len;
-    if (buf_append(out, h, hl) || buf_append(out, data, len))
+    if (buf_append(out, h, hl) || (len && buf_append(out, data, len)))
         return TOCK_ENOMEM;
     if (mask) {
         uint8_t *p = (uint8_t *)out->data + start + hl;
