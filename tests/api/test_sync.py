@@ -584,3 +584,55 @@ def test_protocol_errors_close_the_connection(server, user):
     w.send_frame(0x8, struct.pack("!H", 4000) + b"bye")
     assert w.close_code() == 4000
     w.close()
+
+
+# ---------------------------------------------------------------- replicas
+
+
+def test_replicas_each_see_every_change(store):
+    """Two processes on one database and one Kafka cluster: a client on either sees
+    the writes made through either (each sync role has its own consumer group), and a
+    cursor from one resumes on the other."""
+    if store != "postgres":
+        pytest.skip("two processes share a database: the PostgreSQL store")
+    from test_kafka import MOCK_BIN, TOPICS, KafkaMock, kafka_env
+    if not os.path.exists(MOCK_BIN):
+        pytest.skip(f"{MOCK_BIN} is not built")
+    mock = KafkaMock([f"t1.{t}" for t in TOPICS])
+    a = b = None
+    try:
+        a = Server(kafka_env(mock), store=store)
+        b = Server({**kafka_env(mock), "TOCK_DB": a.env["TOCK_DB"], "TOCK_ROLES": "api,sync"},
+                   store=store)
+        ua = register(a)
+        ub = type(ua)(b, ua.token, ua.user)  # the same user, through replica b
+
+        async def body():
+            wa = await connect(a, ua.token)
+            wb = await connect(b, ua.token)
+            await recv_type(wa, "hello")
+            await recv_type(wb, "hello")
+            tid = await http(mutate_all_kinds, ua, "via a")
+            check_all_kinds(await recv_syncs(wb, 4), tid, "via a")
+            check_all_kinds(await recv_syncs(wa, 4), tid, "via a")
+            r = await http(ub.post, "/api/v1/tasks", {"title": "via b"})
+            assert r.status_code == 201
+            ma = await recv_type(wa, "task.sync")
+            mb = await recv_type(wb, "task.sync")
+            assert ma == mb and ma["task"]["title"] == "via b"
+            await wb.close()
+            # Missed on b, resumed on b with the cursor a handed out.
+            await http(ua.post, "/api/v1/tasks", {"title": "missed"})
+            missed = await recv_type(wa, "task.sync")
+            wb = await connect(b, ua.token, since=ma["cursor"])
+            assert (await recv_json(wb)) == {"type": "hello", "cursor": ma["cursor"]}
+            assert (await recv_type(wb, "task.sync")) == missed
+            await wa.close()
+            await wb.close()
+        run(body())
+    finally:
+        if b:
+            b.stop()
+        if a:
+            a.stop()
+        mock.stop()
