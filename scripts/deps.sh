@@ -11,7 +11,8 @@ build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
   libcurl4-openssl-dev libical-dev libjwt-dev libsodium-dev libssl-dev)
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-jsonschema
   sqlite3 curl prometheus postgresql kcat
-  python3-aiosmtpd) # ---- notifications: the SMTP server of the e-mail tests
+  python3-aiosmtpd     # notifications: the SMTP server of the e-mail tests
+  python3-websockets)  # sync: WebSocket interop tests
 bench_pkgs=(wrk nginx-light python3)
 
 pkgs=("${build_pkgs[@]}")

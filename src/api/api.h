@@ -28,6 +28,7 @@ struct api_role {
     void *arg;
 };
 #define API_MAX_ROLES 16
+struct sync_hub;
 
 struct api_app {
     struct api_role roles[API_MAX_ROLES];
@@ -37,6 +38,7 @@ struct api_app {
     const char *version;
     struct bus *bus; /* for the Dapr routes (h_dapr.c); may be NULL */
     const struct bus_ops *bus_ops;
+    struct sync_hub *sync; /* ---- sync: GET /api/v1/ws (h_ws.c); NULL without the role ---- */
 };
 
 extern const struct http_route api_routes[];
@@ -102,6 +104,8 @@ void api_h_metrics(struct http_req *, struct http_resp *, void *);
 void api_h_root(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_subscribe(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_event(struct http_req *, struct http_resp *, void *);
+/* ---- sync ---- */
+void api_h_ws(struct http_req *, struct http_resp *, void *);
 
 /* ---- reminders (h_reminders.c) ---- */
 /* One reminder object ({offset_minutes} or {at}); field names are prefixed by prefix. */

@@ -54,6 +54,8 @@ const struct http_route api_routes[] = {
     {"PUT", "/api/v1/notifications/preferences", api_h_notify_prefs_put},
     {"POST", "/api/v1/notifications/test", api_h_notify_test},
     {"GET", "/api/v1/notifications/deliveries", api_h_deliveries_list},
+    /* ---- sync: WebSocket upgrade (h_ws.c, docs/sync.md) ---- */
+    {"GET", "/api/v1/ws", api_h_ws},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

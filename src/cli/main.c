@@ -23,6 +23,7 @@
 #include "roles/recurring.h"
 #include "roles/relay.h"
 #include "roles/scheduler.h"
+#include "roles/sync.h"
 #include "service/service.h"
 #include "store/store.h"
 
@@ -32,7 +33,8 @@
 #define ROLE_RECURRING 8u
 #define ROLE_SCHEDULER 16u
 #define ROLE_NOTIFIER 32u
-#define ROLE_NAMES "api, relay, audit, recurring, scheduler, notifier"
+#define ROLE_SYNC 64u
+#define ROLE_NAMES "api, relay, audit, recurring, scheduler, notifier, sync"
 
 static void usage(FILE *f)
 {
@@ -103,7 +105,7 @@ static int parse_roles(const char *s, unsigned *out)
     for (char *save = NULL, *r = strtok_r(tmp, ",", &save); r; r = strtok_r(NULL, ",", &save)) {
         if (strcmp(r, "all") == 0)
             *out |= ROLE_API | ROLE_RELAY | ROLE_AUDIT | ROLE_RECURRING | ROLE_SCHEDULER |
-                    ROLE_NOTIFIER;
+                    ROLE_NOTIFIER | ROLE_SYNC;
         else if (strcmp(r, "api") == 0)
             *out |= ROLE_API;
         else if (strcmp(r, "relay") == 0)
@@ -116,6 +118,8 @@ static int parse_roles(const char *s, unsigned *out)
             *out |= ROLE_SCHEDULER;
         else if (strcmp(r, "notifier") == 0)
             *out |= ROLE_NOTIFIER;
+        else if (strcmp(r, "sync") == 0)
+            *out |= ROLE_SYNC;
         else {
             fprintf(stderr, "tock: unknown role '%s' (this build has: all, %s)\n", r,
                     ROLE_NAMES);
@@ -140,6 +144,117 @@ static int relay_role_status(void *relay, const char **detail)
         return API_ROLE_READY;
     *detail = "cannot publish (bus or database unreachable); events wait in the outbox";
     return API_ROLE_DEGRADED;
+}
+
+/* Everything cmd_serve started; teardown() stops whatever is non-NULL, in order. */
+struct running {
+    struct core *c;
+    struct bus *bus;
+    const struct bus_ops *bops;
+    bool bus_started;
+    struct relay *relay;
+    struct audit *audit;
+    struct recurring *recurring;
+    struct notifier *notifier;
+    struct scheduler *scheduler;
+    struct sync_hub *sync;
+    struct sync_config sync_cfg;
+    struct http_server *http;
+};
+
+/*
+ * Shutdown order: stop taking requests (WebSockets get 1001 first), stop producing
+ * (scheduler), cancel consumers' retry waits, flush the relay, stop the bus (no
+ * handler runs after), then free the consumers and the hub.
+ */
+static void teardown(struct running *r)
+{
+    struct svc *svc = &r->c->svc;
+    sync_close_all(r->sync);
+    if (r->http) {
+        http_quiesce(r->http);
+        http_stop(r->http); /* waits for in-flight handlers */
+    }
+    svc->reminder_kick = NULL;
+    scheduler_stop(r->scheduler);
+    notifier_cancel(r->notifier);
+    svc->outbox_kick = NULL;
+    audit_cancel(r->audit); /* a retry in progress must not hold up shutdown */
+    recurring_cancel(r->recurring);
+    relay_stop(r->relay);
+    if (r->bus_started)
+        r->bops->stop(r->bus);
+    audit_stop(r->audit);
+    recurring_stop(r->recurring);
+    svc->notify_kick = NULL;
+    notifier_stop(r->notifier);
+    sync_stop(r->sync);
+    r->bops->close(r->bus);
+    core_close(r->c);
+}
+
+/* Starts the roles in `roles` (consumers before the bus starts). 0, or -1 with err. */
+static int start_roles(struct running *r, unsigned roles, char *err, size_t errlen)
+{
+    struct svc *svc = &r->c->svc;
+    int rc = 0;
+    if (roles & ROLE_RELAY) {
+        struct relay_config rcfg;
+        if (relay_config_from_env(&rcfg, err, errlen))
+            return -1;
+        if ((rc = relay_start(svc, r->bus, r->bops, &rcfg, &r->relay)))
+            goto fail_role;
+        svc->outbox_kick = relay_kick;
+        svc->kick_arg = r->relay;
+    }
+    if (roles & (ROLE_AUDIT | ROLE_RECURRING)) {
+        struct audit_config ac;
+        if (audit_config_from_env(&ac, err, errlen))
+            return -1;
+        if ((roles & ROLE_AUDIT) && (rc = audit_start(svc, r->bus, r->bops, &ac, &r->audit)))
+            goto fail_role;
+        if ((roles & ROLE_RECURRING) &&
+            (rc = recurring_start(svc, r->bus, r->bops, ac.max_attempts, &r->recurring)))
+            goto fail_role;
+    }
+    if (roles & ROLE_NOTIFIER) {
+        struct notifier_config nc;
+        if (notifier_config_from_env(&nc, err, errlen))
+            return -1;
+        if ((rc = notifier_start(svc, r->bus, r->bops, &nc, &r->notifier)))
+            goto fail_role;
+        svc->notify_kick = notifier_kick;
+        svc->notify_kick_arg = r->notifier;
+    }
+    if (roles & ROLE_SYNC) {
+        if (!(roles & ROLE_API)) {
+            snprintf(err, errlen, "role sync needs role api in the same process (it serves "
+                                  "GET /api/v1/ws)");
+            return -1;
+        }
+        if (sync_config_from_env(&r->sync_cfg, err, errlen))
+            return -1;
+        if ((rc = sync_start(svc, r->bus, r->bops, &r->sync_cfg, &r->sync)))
+            goto fail_role;
+    }
+    if ((rc = r->bops->start(r->bus))) {
+        snprintf(err, errlen, "bus %s: %s", r->bops->name, tock_strerror(rc));
+        return -1;
+    }
+    r->bus_started = true;
+    if (roles & ROLE_SCHEDULER) {
+        struct scheduler_config scc;
+        if (scheduler_config_from_env(&scc, err, errlen))
+            return -1;
+        if ((rc = scheduler_start(svc, &scc, &r->scheduler)))
+            goto fail_role;
+        svc->reminder_kick = scheduler_kick;
+        svc->reminder_kick_arg = r->scheduler;
+    }
+    return 0;
+fail_role:
+    snprintf(err, errlen, "starting the roles: %s", tock_strerror(rc));
+    return -1;
 }
 
 static int cmd_serve(void)
@@ -167,149 +282,63 @@ static int cmd_serve(void)
                           "TOCK_JWT_SECRET_FILE to manage it yourself)",
                 c.cfg.data_dir);
     char err[512];
-    struct bus *bus = NULL;
-    const struct bus_ops *bops = NULL;
-    if (bus_open(c.cfg.bus, &bus, &bops, err, sizeof err)) {
+    struct running run = {.c = &c};
+    if (bus_open(c.cfg.bus, &run.bus, &run.bops, err, sizeof err)) {
         core_close(&c);
         return die(err);
     }
-    struct relay *relay = NULL;
-    if (roles & ROLE_RELAY) {
-        struct relay_config rc;
-        int rrc = relay_config_from_env(&rc, err, sizeof err) ? TOCK_EINVAL : 0;
-        if (!rrc && (rrc = relay_start(&c.svc, bus, bops, &rc, &relay)))
-            snprintf(err, sizeof err, "relay role: %s", tock_strerror(rrc));
-        if (rrc) {
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-        c.svc.outbox_kick = relay_kick;
-        c.svc.kick_arg = relay;
-    }
-    /* Consumers subscribe before the bus starts. */
-    struct audit *audit = NULL;
-    if (roles & ROLE_AUDIT) {
-        struct audit_config ac;
-        int arc = audit_config_from_env(&ac, err, sizeof err) ? TOCK_EINVAL : 0;
-        if (!arc && (arc = audit_start(&c.svc, bus, bops, &ac, &audit)))
-            snprintf(err, sizeof err, "audit role: %s", tock_strerror(arc));
-        if (arc) {
-            relay_stop(relay);
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-    }
-    /* ---- recurrence ---- */
-    struct recurring *recurring = NULL;
-    if (roles & ROLE_RECURRING) {
-        struct audit_config rc_cfg;
-        int rrc = audit_config_from_env(&rc_cfg, err, sizeof err) ? TOCK_EINVAL : 0;
-        if (!rrc && (rrc = recurring_start(&c.svc, bus, bops, rc_cfg.max_attempts, &recurring)))
-            snprintf(err, sizeof err, "recurring role: %s", tock_strerror(rrc));
-        if (rrc) {
-            relay_stop(relay);
-            audit_stop(audit);
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-    }
-    /* ---- notifications: the notifier consumer and its worker ---- */
-    struct notifier *notifier = NULL;
-    if (roles & ROLE_NOTIFIER) {
-        struct notifier_config nc;
-        int nrc = notifier_config_from_env(&nc, err, sizeof err) ? TOCK_EINVAL : 0;
-        if (!nrc && (nrc = notifier_start(&c.svc, bus, bops, &nc, &notifier)))
-            snprintf(err, sizeof err, "notifier role: %s", tock_strerror(nrc));
-        if (nrc) {
-            relay_stop(relay);
-            audit_stop(audit);
-            recurring_stop(recurring);
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-        c.svc.notify_kick = notifier_kick;
-        c.svc.notify_kick_arg = notifier;
-    }
-    bops->start(bus);
-
-    /* ---- reminders: the scheduler thread ---- */
-    struct scheduler *scheduler = NULL;
-    if (roles & ROLE_SCHEDULER) {
-        struct scheduler_config scc;
-        int src = scheduler_config_from_env(&scc, err, sizeof err) ? TOCK_EINVAL : 0;
-        if (!src && (src = scheduler_start(&c.svc, &scc, &scheduler)))
-            snprintf(err, sizeof err, "scheduler role: %s", tock_strerror(src));
-        if (src) {
-            relay_stop(relay);
-            bops->stop(bus);
-            audit_stop(audit);
-            recurring_stop(recurring);
-            c.svc.notify_kick = NULL;
-            notifier_stop(notifier);
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-        c.svc.reminder_kick = scheduler_kick;
-        c.svc.reminder_kick_arg = scheduler;
+    if (start_roles(&run, roles, err, sizeof err)) {
+        teardown(&run);
+        return die(err);
     }
 
-    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
+    struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = run.bus,
+                          .bus_ops = run.bops, .sync = run.sync};
     atomic_init(&app.shutting_down, false);
-    if (roles & ROLE_API)
-        app.roles[app.nroles++] = (struct api_role){"api", NULL, NULL};
-    if (roles & ROLE_RELAY)
-        app.roles[app.nroles++] = (struct api_role){"relay", relay_role_status, relay};
-    if (roles & ROLE_AUDIT)
-        app.roles[app.nroles++] = (struct api_role){"audit", NULL, NULL};
-    if (roles & ROLE_RECURRING)
-        app.roles[app.nroles++] = (struct api_role){"recurring", NULL, NULL};
-    if (roles & ROLE_SCHEDULER)
-        app.roles[app.nroles++] = (struct api_role){"scheduler", NULL, NULL};
-    if (roles & ROLE_NOTIFIER)
-        app.roles[app.nroles++] = (struct api_role){"notifier", NULL, NULL};
-    struct http_server *http = NULL;
-    {
-        /*
-         * Every process serves HTTP: probes and metrics for any role, the Dapr
-         * deliveries for consumer roles, and the REST API only with the api role.
-         */
-        struct http_config hc = {
-            .port = c.cfg.listen_port,
-            .threads = c.cfg.threads,
-            .max_body = c.cfg.max_body,
-            .max_header = c.cfg.max_header,
-            .max_url = c.cfg.max_url,
-            .max_connections = c.cfg.max_connections,
-            .per_ip_connections = c.cfg.max_connections_per_ip,
-            .idle_timeout_s = c.cfg.idle_timeout_s,
-            .access_log = c.cfg.access_log,
-        };
-        snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
-        bool api = roles & ROLE_API;
-        if (http_start(&hc, api ? api_routes : api_ops_routes,
-                       api ? api_nroutes : api_ops_nroutes, &app, &http, err, sizeof err)) {
-            c.svc.reminder_kick = NULL;
-            scheduler_stop(scheduler);
-            relay_stop(relay);
-            bops->stop(bus);
-            audit_stop(audit);
-            recurring_stop(recurring);
-            c.svc.notify_kick = NULL;
-            notifier_stop(notifier);
-            bops->close(bus);
-            core_close(&c);
-            return die(err);
-        }
-        int port = http_port(http);
-        log_msg(LOG_INFO, "listening on http://%s:%d (db %s, bus %s, roles %s)",
-                c.cfg.listen_host, port, c.cfg.db, bops->name, c.cfg.roles);
-        if (api)
-            fprintf(stderr,
+    static const struct {
+        unsigned bit;
+        const char *name;
+    } role_names[] = {{ROLE_API, "api"},           {ROLE_RELAY, "relay"},
+                      {ROLE_AUDIT, "audit"},       {ROLE_RECURRING, "recurring"},
+                      {ROLE_SCHEDULER, "scheduler"}, {ROLE_NOTIFIER, "notifier"},
+                      {ROLE_SYNC, "sync"}};
+    for (size_t i = 0; i < sizeof role_names / sizeof *role_names; i++)
+        if (roles & role_names[i].bit)
+            app.roles[app.nroles++] = (struct api_role){
+                role_names[i].name, role_names[i].bit == ROLE_RELAY ? relay_role_status : NULL,
+                role_names[i].bit == ROLE_RELAY ? (void *)run.relay : NULL};
+
+    /*
+     * Every process serves HTTP: probes and metrics for any role, the Dapr
+     * deliveries for consumer roles, and the REST API only with the api role.
+     */
+    struct http_config hc = {
+        .port = c.cfg.listen_port,
+        .threads = c.cfg.threads,
+        .max_body = c.cfg.max_body,
+        .max_header = c.cfg.max_header,
+        .max_url = c.cfg.max_url,
+        .max_connections = c.cfg.max_connections,
+        .per_ip_connections = c.cfg.max_connections_per_ip,
+        .idle_timeout_s = c.cfg.idle_timeout_s,
+        .access_log = c.cfg.access_log,
+    };
+    if (run.sync) { /* upgraded sockets still count as MHD connections */
+        hc.allow_upgrade = true;
+        hc.max_connections += (unsigned)run.sync_cfg.max_conns;
+    }
+    snprintf(hc.host, sizeof hc.host, "%s", c.cfg.listen_host);
+    bool api = roles & ROLE_API;
+    if (http_start(&hc, api ? api_routes : api_ops_routes, api ? api_nroutes : api_ops_nroutes,
+                   &app, &run.http, err, sizeof err)) {
+        teardown(&run);
+        return die(err);
+    }
+    int port = http_port(run.http);
+    log_msg(LOG_INFO, "listening on http://%s:%d (db %s, bus %s, roles %s)",
+            c.cfg.listen_host, port, c.cfg.db, run.bops->name, c.cfg.roles);
+    if (api)
+        fprintf(stderr,
                 "\ntock is running on http://%s:%d\n"
                 "Register a user:\n"
                 "  curl -s -X POST http://%s:%d/api/v1/auth/register -H 'Content-Type: "
@@ -317,30 +346,12 @@ static int cmd_serve(void)
                 "       -d '{\"email\":\"you@example.com\",\"password\":\"choose-a-long-one\"}'\n"
                 "Then send the returned token as 'Authorization: Bearer <token>'.\n\n",
                 c.cfg.listen_host, port, c.cfg.listen_host, port);
-    }
 
     int sig = 0;
     sigwait(&sigs, &sig);
     log_msg(LOG_INFO, "received %s; shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     atomic_store(&app.shutting_down, true);
-    if (http) {
-        http_quiesce(http);
-        http_stop(http); /* waits for in-flight handlers */
-    }
-    c.svc.reminder_kick = NULL; /* ---- reminders ---- */
-    scheduler_stop(scheduler);
-    notifier_cancel(notifier); /* ---- notifications ---- */
-    c.svc.outbox_kick = NULL;
-    audit_cancel(audit); /* a retry in progress must not hold up shutdown */
-    recurring_cancel(recurring);
-    relay_stop(relay);
-    bops->stop(bus);
-    audit_stop(audit); /* after the bus: no handler runs any more */
-    recurring_stop(recurring);
-    c.svc.notify_kick = NULL;
-    notifier_stop(notifier);
-    bops->close(bus);
-    core_close(&c);
+    teardown(&run);
     log_msg(LOG_INFO, "stopped");
     return 0;
 }

@@ -39,6 +39,18 @@ struct http_req {
     void *conn;      /* the MHD connection, for http_header() */
 };
 
+/* ---- WebSocket upgrade (http_upgrade below) ---- */
+/*
+ * Called once the 101 response is out, in the server's thread (must not block):
+ * fd is the connection's socket, now owned by the callee until it calls
+ * http_upgrade_close(handle) (never close(fd) directly). extra holds bytes the
+ * client already sent after its request (treat them as read from fd).
+ */
+typedef void (*http_upgrade_fn)(void *arg, int fd, const char *extra, size_t extra_len,
+                                void *handle);
+/* Called instead when the upgrade did not happen (the 101 could not be sent). */
+typedef void (*http_upgrade_abort_fn)(void *arg);
+
 struct http_resp {
     int status;
     struct buf body;
@@ -46,6 +58,10 @@ struct http_resp {
     const char *hname[HTTP_MAX_RESP_HEADERS];
     char hvalue[HTTP_MAX_RESP_HEADERS][160];
     int nheaders;
+    /* ---- WebSocket upgrade: set by http_upgrade() ---- */
+    http_upgrade_fn upgrade;
+    http_upgrade_abort_fn upgrade_abort;
+    void *upgrade_arg;
 };
 
 typedef void (*http_handler_fn)(struct http_req *req, struct http_resp *resp, void *app);
@@ -67,6 +83,7 @@ struct http_config {
     unsigned per_ip_connections; /* 0: no per-IP cap */
     unsigned idle_timeout_s;
     bool access_log;
+    bool allow_upgrade; /* ---- WebSocket: MHD_ALLOW_UPGRADE (the sync role) ---- */
 };
 
 struct http_server;
@@ -87,5 +104,16 @@ void http_set_header(struct http_resp *resp, const char *name, const char *value
 /* Fills resp with the JSON error shape {"error":{"code","message","field"}}. */
 void http_error(struct http_resp *resp, int status, const char *code, const char *message,
                 const char *field);
+
+/* ---- WebSocket upgrade ---- */
+/*
+ * Makes resp a "101 Switching Protocols" (add its headers with http_set_header):
+ * after it is sent, fn gets the socket; if it cannot be sent, abort gets arg.
+ * Needs http_config.allow_upgrade.
+ */
+void http_upgrade(struct http_resp *resp, http_upgrade_fn fn, http_upgrade_abort_fn abort_fn,
+                  void *arg);
+/* Gives an upgraded socket back to the server, which closes it; any thread. */
+void http_upgrade_close(void *handle);
 
 #endif

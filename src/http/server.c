@@ -40,6 +40,14 @@ struct http_server {
     void *app;
 };
 
+/* ---- WebSocket upgrade: what a 101 response hands the socket to ---- */
+struct upgrade_box {
+    http_upgrade_fn fn;
+    http_upgrade_abort_fn abort_fn;
+    void *arg;
+    bool called;
+};
+
 struct req_state {
     int64_t start_ns;
     size_t uri_len;
@@ -47,6 +55,7 @@ struct req_state {
     bool too_large;
     size_t discarded;
     struct buf body;
+    struct upgrade_box *up; /* ---- WebSocket: set once a 101 is queued ---- */
 };
 
 void http_set_header(struct http_resp *resp, const char *name, const char *value)
@@ -102,6 +111,17 @@ static void completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     struct req_state *st = *con_cls;
     if (st) {
+        /*
+         * MHD runs the upgrade handler right after the 101 is sent and calls this
+         * only when the connection ends (for an upgraded one: after
+         * http_upgrade_close), in the same thread: a handler not called by now
+         * never will be.
+         */
+        if (st->up) {
+            if (!st->up->called && st->up->abort_fn)
+                st->up->abort_fn(st->up->arg);
+            free(st->up);
+        }
         buf_free(&st->body);
         free(st);
         *con_cls = NULL;
@@ -231,19 +251,79 @@ static bool sane_id(const char *s)
     return true;
 }
 
+/* ---- WebSocket upgrade ---- */
+static void upgrade_trampoline(void *cls, struct MHD_Connection *conn, void *con_cls,
+                               const char *extra_in, size_t extra_in_size, MHD_socket sock,
+                               struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    (void)con_cls;
+    struct upgrade_box *box = cls;
+    box->called = true;
+    /* MHD turns Nagle back on for upgraded sockets; frames are complete when written. */
+    int one = 1;
+    setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    box->fn(box->arg, sock, extra_in, extra_in_size, urh);
+}
+
+void http_upgrade(struct http_resp *resp, http_upgrade_fn fn, http_upgrade_abort_fn abort_fn,
+                  void *arg)
+{
+    resp->status = 101;
+    buf_reset(&resp->body);
+    resp->upgrade = fn;
+    resp->upgrade_abort = abort_fn;
+    resp->upgrade_arg = arg;
+}
+
+void http_upgrade_close(void *handle)
+{
+    MHD_upgrade_action((struct MHD_UpgradeResponseHandle *)handle, MHD_UPGRADE_ACTION_CLOSE);
+}
+
+static struct MHD_Response *upgrade_response(struct req_state *st, struct http_resp *resp)
+{
+    struct upgrade_box *box = calloc(1, sizeof *box);
+    if (!box)
+        return NULL;
+    box->fn = resp->upgrade;
+    box->abort_fn = resp->upgrade_abort;
+    box->arg = resp->upgrade_arg;
+    struct MHD_Response *r = MHD_create_response_for_upgrade(upgrade_trampoline, box);
+    if (!r) {
+        free(box);
+        return NULL;
+    }
+    st->up = box; /* completed() frees it, and aborts if the handler never ran */
+    return r;
+}
+
 static enum MHD_Result send_resp(struct http_server *srv, struct MHD_Connection *conn,
                                  struct req_state *st, struct http_req *req,
                                  struct http_resp *resp)
 {
     size_t len;
     char *body = buf_detach(&resp->body, &len);
-    struct MHD_Response *r =
-        MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    struct MHD_Response *r;
+    if (resp->upgrade && resp->status == 101) {
+        free(body);
+        len = 0;
+        r = upgrade_response(st, resp);
+        if (!r) {
+            if (resp->upgrade_abort)
+                resp->upgrade_abort(resp->upgrade_arg);
+            return MHD_NO;
+        }
+    } else {
+        r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    }
     if (!r) {
         free(body);
         return MHD_NO;
     }
-    if (len || resp->status != 204)
+    if (resp->status == 101)
+        ; /* no body, no Content-Type */
+    else if (len || resp->status != 204)
         MHD_add_response_header(r, "Content-Type",
                                 resp->content_type ? resp->content_type : "application/json");
     MHD_add_response_header(r, "X-Request-Id", req->request_id);
@@ -499,6 +579,8 @@ int http_start(const struct http_config *cfg, const struct http_route *routes, s
     struct sockaddr_in a4;
     struct sockaddr *sa;
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_TURBO;
+    if (cfg->allow_upgrade)
+        flags |= MHD_ALLOW_UPGRADE; /* ---- WebSocket ---- */
     memset(&a4, 0, sizeof a4);
     memset(&a6, 0, sizeof a6);
     if (inet_pton(AF_INET, cfg->host, &a4.sin_addr) == 1) {

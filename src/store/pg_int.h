@@ -111,4 +111,11 @@ int pg_delivery_update(struct store_conn *c, const struct delivery *d);
 int pg_delivery_list(struct store_conn *c, int64_t user_id, int64_t before_id, int limit, struct delivery **out, size_t *n);
 int pg_delivery_next(struct store_conn *c, int64_t *send_at);
 
+/* ---- sync: store_pg_sync.c ---- */
+int pg_outbox_seq_of(struct store_conn *c, const char *event_id, int64_t *seq);
+int pg_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit,
+                 struct outbox_row **out, size_t *n);
+int pg_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
+                   int64_t *hwm);
+
 #endif

@@ -67,6 +67,12 @@ int sq_audit_prune(struct store_conn *c, int64_t before, int limit, int64_t *del
 /* ---- recurrence (store_sqlite_recur.c) ---- */
 int sq_task_occurrence_exists(struct store_conn *c, int64_t user_id, int64_t series_id,
                               int64_t occurrence, bool *exists);
+/* ---- sync: store_sqlite_sync.c ---- */
+int sq_outbox_seq_of(struct store_conn *c, const char *event_id, int64_t *seq);
+int sq_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit,
+                 struct outbox_row **out, size_t *n);
+int sq_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
+                   int64_t *hwm);
 /* Rewrites the search-index row of a task from its stored columns. */
 int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
 

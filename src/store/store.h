@@ -229,6 +229,21 @@ struct store_ops {
                          struct delivery **out, size_t *n);
     /* The earliest send_at of any pending delivery; 0 when none. */
     int (*delivery_next)(struct store_conn *c, int64_t *send_at);
+    /* ---- sync (roles/sync.c, docs/sync.md) ---- */
+    /* The outbox seq of the row with event_id; TOCK_ENOTFOUND when absent (pruned). */
+    int (*outbox_seq_of)(struct store_conn *c, const char *event_id, int64_t *seq);
+    /*
+     * The user's task-updates rows with seq > after, in seq order, up to limit. Only
+     * seq, type, event_id, topic, user_id and event_json are filled.
+     */
+    int (*sync_rows)(struct store_conn *c, int64_t user_id, int64_t after, int limit,
+                     struct outbox_row **out, size_t *n);
+    /*
+     * The user's highest visible outbox seq (0: none), the lowest seq still kept
+     * (0: empty outbox) and the highest seq ever assigned (0: none).
+     */
+    int (*sync_bounds)(struct store_conn *c, int64_t user_id, int64_t *user_max,
+                       int64_t *oldest, int64_t *hwm);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

@@ -970,4 +970,8 @@ const struct store_ops store_pg_ops = {
     .delivery_update = pg_delivery_update,
     .delivery_list = pg_delivery_list,
     .delivery_next = pg_delivery_next,
+    /* ---- sync ---- */
+    .outbox_seq_of = pg_outbox_seq_of,
+    .sync_rows = pg_sync_rows,
+    .sync_bounds = pg_sync_bounds,
 };

@@ -983,4 +983,8 @@ const struct store_ops store_sqlite_ops = {
     .delivery_update = sq_delivery_update,
     .delivery_list = sq_delivery_list,
     .delivery_next = sq_delivery_next,
+    /* ---- sync ---- */
+    .outbox_seq_of = sq_outbox_seq_of,
+    .sync_rows = sq_sync_rows,
+    .sync_bounds = sq_sync_bounds,
 };
