@@ -203,6 +203,7 @@ struct rec {
     int8_t md[REC_LIST_MAX]; /* BYMONTHDAY items */
     int am, ad;              /* yearly on month/day (0: none) */
     bool completion;
+    bool ranged; /* a weekday range was said ("mon-fri") */
 };
 
 enum {
@@ -919,10 +920,24 @@ static int m_wdlist(struct ctx *c, int i, struct rec *r)
         rec_add_day(r, 0, d);
         n++;
         j++;
-        int k = m_sep(c, j);
-        if (k < 0 || weekday_of(wd(c, k), NULL, NULL) < 0)
+        /* a range: "mon-fri", "monday to friday", "monday through friday" */
+        int k = -1;
+        if (ispu(c, j, '-'))
+            k = j + 1;
+        else if (isw(c, j, W_to) || isw(c, j, W_through) || isw(c, j, W_thru))
+            k = j + 1;
+        int d2 = k >= 0 ? weekday_of(wd(c, k), NULL, NULL) : -1;
+        if (d2 >= 0) {
+            for (int x = d; x != d2; x = (x + 1) % 7)
+                rec_add_day(r, 0, x);
+            rec_add_day(r, 0, d2);
+            r->ranged = true;
+            j = k + 1;
+        }
+        int s2 = m_sep(c, j);
+        if (s2 < 0 || weekday_of(wd(c, s2), NULL, NULL) < 0)
             break;
-        j = k;
+        j = s2;
     }
     return n ? j : -1;
 }
@@ -1177,11 +1192,14 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         return j + 1;
     }
     bool plural = false;
-    if (weekday_of(w2, &plural, NULL) >= 0 && plural) {
+    if (weekday_of(w2, &plural, NULL) >= 0) {
         int e = m_wdlist(c, j, r);
-        r->freq = FR_WEEKLY;
-        p->s_rec = 1;
-        return e;
+        /* plural days ("mondays") or a range ("mon-fri") repeat */
+        if (plural || r->ranged) {
+            r->freq = FR_WEEKLY;
+            p->s_rec = 1;
+            return e;
+        }
     }
     return -1;
 }
@@ -1190,7 +1208,8 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
 static int m_recmod(struct ctx *c, int i, struct phrase *p)
 {
     int w = wd(c, i), j, v;
-    if (w == W_until || w == W_till || w == W_til || w == W_ending) {
+    if (w == W_until || w == W_till || w == W_til || w == W_ending || w == W_through ||
+        w == W_thru) {
         struct dres d;
         j = i + 1;
         if (w == W_ending && isw(c, j, W_on))
