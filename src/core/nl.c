@@ -1825,6 +1825,9 @@ static void build_title(struct ctx *c, const uint8_t *covered, struct nl_result 
             gap = true;
             continue;
         }
+        /* "Call mom, tomorrow, about": the phrase's commas collapse into one */
+        if (gap && t->kind == K_PUNCT && attach_left(t->ch) && n > 0 && o[n - 1] == t->ch)
+            continue;
         bool space = n > 0 && (t->sp || gap);
         if (gap && !t->sp && t->kind == K_PUNCT && attach_left(t->ch))
             space = false;
