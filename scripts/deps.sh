@@ -12,6 +12,8 @@ build_pkgs=(build-essential cmake pkg-config tzdata ca-certificates
 test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-jsonschema
   sqlite3 curl prometheus postgresql kcat)
 bench_pkgs=(wrk nginx-light python3)
+# ---- quick-add language: clang for the libFuzzer target (fuzz/fuzz_nl.c, docs/assistant.md) ----
+bench_pkgs+=(clang)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in

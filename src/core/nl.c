@@ -1061,7 +1061,7 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
         return j;
     }
     /* every 3 days, every 2nd week, every 2 mondays */
-    if ((j = m_num(c, i, false, &v)) >= 0 || (j = m_ord(c, i, &v)) >= 0) {
+    if ((j = m_ord(c, i, &v)) >= 0 || (j = m_num(c, i, false, &v)) >= 0) {
         if (v < 1 || v > 1000)
             return -1;
         int u = unit_of(wd(c, j));

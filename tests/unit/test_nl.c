@@ -204,6 +204,7 @@ static void times(void **state)
         {NULL, "Sync at 17", "Sync", "2026-03-04T17:00"},
         {NULL, "Stretch at 9", "Stretch", "2026-03-05T09:00"},
         {NULL, "Stretch at 9am", "Stretch", "2026-03-05T09:00"},
+        {NULL, "Call at 9 o'clock", "Call", "2026-03-05T09:00"},
         {NULL, "Stretch at 10am", "Stretch", "2026-03-05T10:00"}, /* == now: not ahead */
         {NULL, "Stretch at 10:01", "Stretch", "2026-03-04T10:01"},
         {NULL, "Lunch with Ana at noon", "Lunch with Ana", "2026-03-04T12:00"},
@@ -262,6 +263,9 @@ static void recurrence(void **state)
         {NULL, "Mow the lawn every other week", "Mow the lawn", "2026-03-04", 0, 0,
          "FREQ=WEEKLY;INTERVAL=2"},
         {NULL, "Sync biweekly", "Sync", "2026-03-04", 0, 0, "FREQ=WEEKLY;INTERVAL=2"},
+        {NULL, "Sync every 2nd week", "Sync", "2026-03-04", 0, 0, "FREQ=WEEKLY;INTERVAL=2"},
+        {NULL, "Read for 5 occurrences every day", "Read", "2026-03-04", 0, 0,
+         "FREQ=DAILY;COUNT=5"},
         {NULL, "Call every other monday", "Call", "2026-03-09", 0, 0,
          "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO"},
         {NULL, "Review PRs every 2 weeks on friday", "Review PRs", "2026-03-06", 0, 0,
@@ -344,6 +348,7 @@ static void priorities(void **state)
         {NULL, "Order chairs priority high", "Order chairs", NULL, "high"},
         {NULL, "priority: medium Order chairs", "Order chairs", NULL, "medium"},
         {NULL, "Order chairs top priority", "Order chairs", NULL, "urgent"},
+        {NULL, "Zoom call priority 1", "Zoom call", NULL, "urgent"},
         {NULL, "Reply to legal asap", "Reply to legal", NULL, "urgent"},
         {NULL, "Fix urgent bug in login", "Fix bug in login", NULL, "urgent"},
         {NULL, "Important: renew lease", "renew lease", NULL, "high"},
@@ -409,6 +414,10 @@ static void reminders(void **state)
         {NULL, "Taxes every year on april 15 remind me 2 weeks before", "Taxes", "2026-04-15",
          0, 0, "FREQ=YEARLY", 0, "20160"},
         {NULL, "Call Bob tomorrow remind me", "Call Bob", "2026-03-05", 0, 0, 0, 0, "0"},
+        {NULL, "alert me 5 min before standup at 10:30", "standup", "2026-03-04T10:30", 0, 0,
+         0, 0, "5"},
+        {NULL, "reminder: 1 hour before, meeting tomorrow at 3pm", "meeting",
+         "2026-03-05T15:00", 0, 0, 0, 0, "60"},
         /* "remind Bob" is not a reminder for me */
         {NULL, "remind Bob to pay", "remind Bob to pay", NULL},
     };
