@@ -232,6 +232,7 @@ struct phrase {
     int prio;
     int count;     /* F_END: COUNT, or 0 with until */
     int64_t until;
+    int for_n, for_unit; /* F_END: "for 2 weeks" (resolved against the first due) */
     int rem0, nrem;
     int tagtok;
 };
@@ -467,7 +468,7 @@ static int m_time(struct ctx *c, int i, struct tres *r)
     int k = i;
     bool with_at = false;
     int w = wd(c, k);
-    if (w == W_at || w == W_around || w == W_by || ispu(c, k, '@')) {
+    if (w == W_at || w == W_around || w == W_by || w == W_before || ispu(c, k, '@')) {
         with_at = w == W_at || w == W_around || ispu(c, k, '@');
         k++;
         w = wd(c, k);
@@ -712,6 +713,17 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
         }
         if (isw(c, i + 1, W_end))
             return m_datecore(c, i + 1, false, r);
+        if (isw(c, i + 1, W_last) && isw(c, i + 2, W_day) && isw(c, i + 3, W_of)) {
+            j = i + 4;
+            if (isw(c, j, W_the) || isw(c, j, W_this))
+                j++;
+            if (!isw(c, j, W_month))
+                return -1;
+            int yy, mm, d0;
+            civil_from_days(c->today, &yy, &mm, &d0);
+            r->day = days_from_civil(yy, mm, days_in_month(yy, mm));
+            return j + 1;
+        }
         if ((j = m_monthday(c, i, &m, &d, &y)) >= 0)
             return md_date(c, y, m, d, y != 0, &r->day) ? j : -1;
         if ((j = m_mday(c, i + 1, false, &d)) >= 0) {
@@ -780,7 +792,7 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
             return -1;
         return j;
     }
-    case W_in:
+    case W_in: case W_within:
         if ((j = m_dur(c, i + 1, &du)) < 0 || du.n < 1 || du.n > 100000 ||
             !dur_apply(c, &du, r))
             return -1;
@@ -971,6 +983,34 @@ static int m_ofmonth(struct ctx *c, int i)
     return i;
 }
 
+/* "of every month" / "of each month" (required). */
+static int m_ofevery(struct ctx *c, int i)
+{
+    if (isw(c, i, W_of) && (isw(c, i + 1, W_every) || isw(c, i + 1, W_each)) &&
+        isw(c, i + 2, W_month))
+        return i + 3;
+    return -1;
+}
+
+/* 1st [, 10th] [and the 20th] -> BYMONTHDAY items (at most REC_LIST_MAX). */
+static int m_mdlist(struct ctx *c, int i, struct rec *r)
+{
+    int e = i, d, n = 0;
+    while (n < REC_LIST_MAX && (e = m_mday(c, e, false, &d)) >= 0) {
+        rec_add_md(r, d);
+        n++;
+        int s = m_sep(c, e);
+        if (s < 0)
+            break;
+        if (isw(c, s, W_the))
+            s++;
+        if (m_mday(c, s, false, &d) < 0)
+            break;
+        e = s;
+    }
+    return n ? e : -1;
+}
+
 /* ORD WEEKDAY or last WEEKDAY -> monthly nth weekday; "last day" -> BYMONTHDAY=-1. */
 static int m_nth(struct ctx *c, int i, struct rec *r)
 {
@@ -1077,6 +1117,16 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
             return k;
         }
     }
+    /* every 15th, every 1st and 15th [day] [of the month] */
+    struct rec tmp = *r;
+    if ((j = m_mdlist(c, i, &tmp)) >= 0) {
+        if (isw(c, j, W_day))
+            j++;
+        *r = tmp;
+        r->interval = 1;
+        r->freq = FR_MONTHLY;
+        return m_ofmonth(c, j);
+    }
     return -1;
 }
 
@@ -1109,27 +1159,11 @@ static int m_recfollow(struct ctx *c, int i, struct rec *r)
             continue;
         }
         int kk = isw(c, k, W_the) ? k + 1 : k;
-        if (r->freq == FR_MONTHLY && m_mday(c, kk, false, &d) >= 0) {
-            e = kk;
-            int n = 0;
-            tmp.nmd = 0;
-            while (n < REC_LIST_MAX && (e = m_mday(c, e, false, &d)) >= 0) {
-                rec_add_md(&tmp, d);
-                n++;
-                int s = m_sep(c, e);
-                if (s < 0)
-                    break;
-                if (isw(c, s, W_the))
-                    s++;
-                if (m_mday(c, s, false, &d) < 0)
-                    break;
-                e = s;
-            }
-            if (n) {
-                *r = tmp;
-                j = m_ofmonth(c, e);
-                continue;
-            }
+        tmp.nmd = 0;
+        if (r->freq == FR_MONTHLY && (e = m_mdlist(c, kk, &tmp)) >= 0) {
+            *r = tmp;
+            j = m_ofmonth(c, e);
+            continue;
         }
         if (r->freq == FR_WEEKLY || r->freq == FR_DAILY) {
             if (isw(c, k, W_weekdays) || isw(c, k, W_weekends)) {
@@ -1183,8 +1217,28 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         p->s_rec = 1;
         return m_recfollow(c, i + 1, r);
     }
-    /* "weekdays", "on weekends", "mondays and thursdays" */
+    /* "[on] the 1st and 15th of every month", "the last friday of each month" */
     j = w == W_on ? i + 1 : i;
+    if (isw(c, j, W_the)) {
+        struct rec tmp = *r;
+        int e = m_nth(c, j + 1, &tmp);
+        if (e >= 0 && e >= j + 4 && m_ofevery(c, e - 3) == e) {
+            *r = tmp;
+            p->s_rec = 2;
+            return e;
+        }
+        tmp = *r;
+        if ((e = m_mdlist(c, j + 1, &tmp)) >= 0) {
+            int k = isw(c, e, W_day) ? e + 1 : e;
+            if ((k = m_ofevery(c, k)) >= 0) {
+                *r = tmp;
+                r->freq = FR_MONTHLY;
+                p->s_rec = 2;
+                return k;
+            }
+        }
+    }
+    /* "weekdays", "on weekends", "mondays and thursdays" */
     int w2 = wd(c, j);
     if (w2 == W_weekdays || w2 == W_weekends) {
         rec_weekdays(r, w2 == W_weekends);
@@ -1224,6 +1278,15 @@ static int m_recmod(struct ctx *c, int i, struct phrase *p)
         (isw(c, i + 1, W_completion) || isw(c, i + 1, W_completing))) {
         p->fields = F_COMPL;
         return i + 2;
+    }
+    if (w == W_for && (j = m_num(c, i + 1, true, &v)) >= 0 && v >= 1 && v <= 1000) {
+        int u = unit_of(wd(c, j));
+        if (u >= U_DAY) {
+            p->fields = F_END;
+            p->for_n = v;
+            p->for_unit = u;
+            return j + 1;
+        }
     }
     j = w == W_for ? i + 1 : i;
     if ((j = m_num(c, j, false, &v)) >= 0 &&
@@ -1957,8 +2020,25 @@ static void resolve(struct ctx *c, struct nl_result *out)
             set_dt(&out->due, first, has_time, tmin);
             /* implicit anchors repeat the first due date: leave them out */
             const struct rec *said = &c->ph[wrec].rec;
-            rrule_build(said, wend >= 0 ? &c->ph[wend] : NULL, has_time, c->zone, out->rrule,
-                        sizeof out->rrule);
+            struct phrase endp;
+            const struct phrase *end = NULL;
+            if (wend >= 0) {
+                endp = c->ph[wend];
+                end = &endp;
+                if (endp.for_n) {
+                    /* "every day for 10 days" = 10 times; otherwise up to the day before */
+                    if (unit_freq(endp.for_unit) == said->freq && said->interval == 1 &&
+                        !said->nbd && !said->nmd && !said->am) {
+                        endp.count = endp.for_n;
+                    } else {
+                        int64_t n = endp.for_n;
+                        endp.until = endp.for_unit == U_DAY    ? first + n - 1
+                                     : endp.for_unit == U_WEEK ? first + 7 * n - 1
+                                     : add_months(first, endp.for_unit == U_MONTH ? n : 12 * n) - 1;
+                    }
+                }
+            }
+            rrule_build(said, end, has_time, c->zone, out->rrule, sizeof out->rrule);
             bool compl = said->completion;
             for (int i = 0; i < c->nph; i++)
                 if (c->ph[i].fields & F_COMPL)

@@ -29,7 +29,7 @@
     X(till) X(time) X(times) X(tmr) X(tmrw) X(tmw) X(to) X(today) X(todo) X(tomorrow) \
     X(tonight) X(top) X(tue) X(tues) X(tuesday) X(tuesdays) X(twelfth) X(twelve) X(twenty) \
     X(two) X(until) X(urgent) X(w) X(wed) X(wednesday) X(wednesdays) X(week) X(weekday) \
-    X(weekdays) X(weekend) X(weekends) X(weekly) X(weeks) X(wk) X(wks) X(workday) \
+    X(weekdays) X(weekend) X(weekends) X(weekly) X(weeks) X(within) X(wk) X(wks) X(workday) \
     X(workdays) X(y) X(year) X(yearly) X(years) X(yr) X(yrs)
 
 #endif
