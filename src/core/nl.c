@@ -1353,13 +1353,13 @@ static int m_prio(struct ctx *c, int i, struct phrase *p)
         return i + 2;
     }
     p->s_prio = 1;
-    if (w == W_urgent || w == W_asap) {
-        p->prio = PRIO_URGENT;
-        return i + 1;
-    }
-    if (w == W_important) {
-        p->prio = PRIO_HIGH;
-        return i + 1;
+    if (w == W_urgent || w == W_asap || w == W_important) {
+        p->prio = w == W_important ? PRIO_HIGH : PRIO_URGENT;
+        /* "urgent!" / "asap!!": the exclamation marks belong to the word */
+        int j = i + 1;
+        for (int k = 0; k < 3 && ispu(c, j, '!') && glued(c, j); k++)
+            j++;
+        return j;
     }
     return -1;
 }

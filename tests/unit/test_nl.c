@@ -372,6 +372,8 @@ static void priorities(void **state)
         {NULL, "Order chairs top priority", "Order chairs", NULL, "urgent"},
         {NULL, "Zoom call priority 1", "Zoom call", NULL, "urgent"},
         {NULL, "Reply to legal asap", "Reply to legal", NULL, "urgent"},
+        {NULL, "Fix the roof urgent!", "Fix the roof", NULL, "urgent"},
+        {NULL, "Update resume important", "Update resume", NULL, "high"},
         {NULL, "Fix urgent bug in login", "Fix bug in login", NULL, "urgent"},
         {NULL, "Important: renew lease", "renew lease", NULL, "high"},
         /* an explicit marker beats a word; of two explicit ones the first wins */
