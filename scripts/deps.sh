@@ -14,6 +14,8 @@ test_pkgs=(libcmocka-dev python3 python3-pytest python3-requests python3-jsonsch
   python3-aiosmtpd     # notifications: the SMTP server of the e-mail tests
   python3-websockets)  # sync: WebSocket interop tests
 bench_pkgs=(wrk nginx-light python3)
+# ---- quick-add language: clang for the libFuzzer target (fuzz/fuzz_nl.c, docs/assistant.md) ----
+bench_pkgs+=(clang)
 
 pkgs=("${build_pkgs[@]}")
 case "$what" in

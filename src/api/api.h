@@ -131,4 +131,21 @@ void api_h_notifications_read_all(struct http_req *, struct http_resp *, void *)
 void api_h_deliveries_list(struct http_req *, struct http_resp *, void *);
 void api_h_notify_test(struct http_req *, struct http_resp *, void *);
 
+/* ---- quick-add language (h_parse.c) ---- */
+void api_h_parse(struct http_req *, struct http_resp *, void *);
+/*
+ * Quick add, called by POST /api/v1/tasks: without a "text" member sets *qa NULL
+ * and returns true; with one, parses it (caller's zone, or the body's valid
+ * "timezone"; server clock), removes "text" from b and returns the parse in *qa.
+ * False (and 400 in resp) on a bad text.
+ */
+struct api_quick_add;
+bool api_quick_add_begin(json_t *b, const struct svc_ctx *ctx, struct api_quick_add **qa,
+                         struct http_resp *resp);
+/* Fills the members of in that the body did not set explicitly. */
+void api_quick_add_fill(struct api_quick_add *qa, struct task_input *in);
+/* Adds "parsed" (the parse, reminders included) to the task response. */
+void api_quick_add_respond(struct api_quick_add *qa, struct http_resp *resp);
+void api_quick_add_free(struct api_quick_add *qa);
+
 #endif

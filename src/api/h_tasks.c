@@ -152,8 +152,15 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
     const char **tags = NULL;
     struct reminder_input *rem = NULL; /* ---- reminders ---- */
     struct tock_error e = {0};
+    struct api_quick_add *qa = NULL; /* ---- quick add: {"text": ...} (h_parse.c) ---- */
+    if (!api_quick_add_begin(b, &ctx, &qa, resp)) {
+        json_decref(b);
+        return;
+    }
     char rrule[RRULE_MAX + 1];
     if (parse_task_input(b, &in, &tags, rrule, resp) && parse_reminders(b, &in, &rem, resp)) {
+        if (qa)
+            api_quick_add_fill(qa, &in);
         struct task t;
         int rc = svc_task_create(app->svc, &ctx, &in, &t, &e);
         if (rc) {
@@ -163,9 +170,12 @@ void api_h_tasks_create(struct http_req *req, struct http_resp *resp, void *a)
             snprintf(loc, sizeof loc, "/api/v1/tasks/%lld", (long long)t.id);
             http_set_header(resp, "Location", loc);
             send_task(resp, 201, &t);
+            if (qa)
+                api_quick_add_respond(qa, resp);
             task_release(&t);
         }
     }
+    api_quick_add_free(qa);
     free(tags);
     free(rem);
     json_decref(b);

@@ -34,6 +34,9 @@ const struct http_route api_routes[] = {
     {"PATCH", "/api/v1/tags/{id}", api_h_tag_patch},
     {"DELETE", "/api/v1/tags/{id}", api_h_tag_delete},
 
+    /* ---- quick-add language (h_parse.c) ---- */
+    {"POST", "/api/v1/parse", api_h_parse},
+
     /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "api/api.h"
+#include "core/nl.h"
+#include "obs/clock.h"
 #include "bus/bus.h"
 #include "cli/config.h"
 #include "http/http.h"
@@ -49,6 +51,8 @@ static void usage(FILE *f)
             "  events [--after N] [--limit N]  print outbox events as JSON lines\n"
             "  dlq list                        print the dead letters as JSON lines\n"
             "  dlq replay (ID... | all)        send dead letters' events back to their consumer\n"
+            "  parse [--now YYYY-MM-DDTHH:MM] [--tz ZONE] TEXT\n"
+            "                                  parse a quick-add line, print the JSON\n"
             "  version                         print the version\n"
             "\n"
             "Every TOCK_* variable has a matching flag: --max-body 2048 sets TOCK_MAX_BODY.\n"
@@ -471,6 +475,60 @@ static int cmd_events(void)
     return rc ? die(tock_strerror(rc)) : 0;
 }
 
+/* ---- quick-add language: tock parse ---- */
+static int cmd_parse(int argc, char **argv)
+{
+    const char *now_s = NULL, *zone = "UTC", *text = NULL;
+    for (int i = 0; i < argc; i++) {
+        if ((!strcmp(argv[i], "--now") || !strcmp(argv[i], "--tz")) && i + 1 < argc) {
+            if (!strcmp(argv[i], "--now"))
+                now_s = argv[++i];
+            else
+                zone = argv[++i];
+        } else if (!strcmp(argv[i], "--") && i + 2 == argc) {
+            text = argv[++i];
+        } else if (!text && strncmp(argv[i], "--", 2) != 0) {
+            text = argv[i];
+        } else {
+            usage(stderr);
+            return 2;
+        }
+    }
+    if (!text) {
+        usage(stderr);
+        return 2;
+    }
+    if (!tz_valid(zone))
+        return die("--tz: unknown time zone");
+    struct nl_options opt = {.zone = zone};
+    if (now_s) {
+        if (time_parse_local(now_s, &opt.now) || !opt.now.has_time)
+            return die("--now: expected YYYY-MM-DDTHH:MM");
+    } else if (tz_utc_to_local(zone, clock_now_ms(), &opt.now)) {
+        return die("the clock is out of range");
+    }
+    struct nl_result *r = malloc(sizeof *r);
+    if (!r)
+        return die("out of memory");
+    struct tock_error e = {0};
+    size_t len = strlen(text);
+    int rc = nl_parse(text, len, &opt, r, &e);
+    if (rc) {
+        free(r);
+        fprintf(stderr, "tock: %s (%s)\n", e.message, e.field);
+        return 1;
+    }
+    json_t *j = nl_result_json(r, text, len);
+    free(r);
+    char *out = j ? json_dumps(j, JSON_COMPACT) : NULL;
+    json_decref(j);
+    if (!out)
+        return die("out of memory");
+    printf("%s\n", out);
+    free(out);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -488,6 +546,8 @@ int main(int argc, char **argv)
         printf("tock %s\n", TOCK_VERSION);
         return 0;
     }
+    if (!strcmp(cmd, "parse"))
+        return cmd_parse(argc - 2, argv + 2);
     int first = 2;
     if (!strcmp(cmd, "user") || !strcmp(cmd, "token") || !strcmp(cmd, "dlq"))
         first = 3;
