@@ -21,6 +21,9 @@ struct api_app {
     const char *version;
     struct bus *bus; /* for the Dapr routes (h_dapr.c); may be NULL */
     const struct bus_ops *bus_ops;
+    /* ---- mcp (h_mcp.c) ---- */
+    const char *mcp_allowed_origins; /* comma list of extra origins, "*" = any; may be NULL */
+    struct mcp_session_limits mcp_limits;
 };
 
 extern const struct http_route api_routes[];
@@ -83,5 +86,8 @@ void api_h_metrics(struct http_req *, struct http_resp *, void *);
 void api_h_root(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_subscribe(struct http_req *, struct http_resp *, void *);
 void api_h_dapr_event(struct http_req *, struct http_resp *, void *);
+/* ---- mcp ---- */
+void api_h_mcp_post(struct http_req *, struct http_resp *, void *);
+void api_h_mcp_delete(struct http_req *, struct http_resp *, void *);
 
 #endif

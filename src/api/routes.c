@@ -37,6 +37,10 @@ const struct http_route api_routes[] = {
     /* Called by the Dapr sidecar, only with TOCK_BUS=dapr (h_dapr.c). */
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},
+
+    /* ---- mcp: Streamable HTTP (h_mcp.c); GET gets the router's 405 ---- */
+    {"POST", "/mcp", api_h_mcp_post},
+    {"DELETE", "/mcp", api_h_mcp_delete},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

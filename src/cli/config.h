@@ -30,6 +30,10 @@ struct tock_config {
     bool access_log;
     int log_level;
     int login_max_failures, login_window_s;
+    /* ---- mcp ---- */
+    char mcp_allowed_origins[1024]; /* TOCK_MCP_ALLOWED_ORIGINS: comma list, "*" = any */
+    int64_t mcp_session_idle_s;     /* TOCK_MCP_SESSION_IDLE */
+    int mcp_sessions_per_user;      /* TOCK_MCP_SESSIONS_PER_USER */
 };
 
 /*

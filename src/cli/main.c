@@ -165,6 +165,10 @@ static int cmd_serve(void)
     bops->start(bus);
 
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = bus, .bus_ops = bops};
+    /* ---- mcp ---- */
+    app.mcp_allowed_origins = c.cfg.mcp_allowed_origins;
+    app.mcp_limits.idle_ms = c.cfg.mcp_session_idle_s * 1000;
+    app.mcp_limits.per_user = c.cfg.mcp_sessions_per_user;
     atomic_init(&app.shutting_down, false);
     struct http_server *http = NULL;
     if (roles & ROLE_API) {

@@ -816,4 +816,10 @@ const struct store_ops store_pg_ops = {
     .audit_append = pg_audit_append,
     .audit_list = pg_audit_list,
     .audit_prune = pg_audit_prune,
+    /* ---- mcp sessions ---- */
+    .mcp_session_insert = pg_mcp_session_insert,
+    .mcp_session_get = pg_mcp_session_get,
+    .mcp_session_touch = pg_mcp_session_touch,
+    .mcp_session_delete = pg_mcp_session_delete,
+    .mcp_session_prune = pg_mcp_session_prune,
 };

@@ -835,4 +835,10 @@ const struct store_ops store_sqlite_ops = {
     .audit_append = sq_audit_append,
     .audit_list = sq_audit_list,
     .audit_prune = sq_audit_prune,
+    /* ---- mcp sessions ---- */
+    .mcp_session_insert = sq_mcp_session_insert,
+    .mcp_session_get = sq_mcp_session_get,
+    .mcp_session_touch = sq_mcp_session_touch,
+    .mcp_session_delete = sq_mcp_session_delete,
+    .mcp_session_prune = sq_mcp_session_prune,
 };
