@@ -3,7 +3,8 @@
 -- process's memory) so any api replica can serve a session's next request.
 -- Only a hash of the session id is stored, as for API tokens.
 CREATE TABLE mcp_sessions (
-    id_hash          TEXT PRIMARY KEY,
+    id               BIGSERIAL PRIMARY KEY, -- creation order (a tie-break for pruning)
+    id_hash          TEXT NOT NULL UNIQUE,
     user_id          BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
     protocol_version TEXT NOT NULL,
     created_at       BIGINT NOT NULL,

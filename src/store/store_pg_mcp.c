@@ -80,6 +80,6 @@ int pg_mcp_session_prune(struct store_conn *base, int64_t user_id, int64_t idle_
     return pg_exec((struct pg_conn *)base,
                    "DELETE FROM mcp_sessions WHERE last_used_at < $2 OR id_hash IN (SELECT "
                    "id_hash FROM mcp_sessions WHERE user_id = $1 ORDER BY last_used_at DESC, "
-                   "created_at DESC OFFSET $3)",
+                   "id DESC OFFSET $3)",
                    &p, NULL, "mcp_session_prune");
 }

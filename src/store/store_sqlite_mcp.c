@@ -77,7 +77,7 @@ int sq_mcp_session_prune(struct store_conn *base, int64_t user_id, int64_t idle_
     struct sq_conn *c = sq_active(base);
     sqlite3_stmt *st = sq_stmt(c, "DELETE FROM mcp_sessions WHERE last_used_at < ?2 OR id_hash "
                                   "IN (SELECT id_hash FROM mcp_sessions WHERE user_id = ?1 "
-                                  "ORDER BY last_used_at DESC, created_at DESC LIMIT -1 "
+                                  "ORDER BY last_used_at DESC, id DESC LIMIT -1 "
                                   "OFFSET ?3)");
     if (!st)
         return TOCK_ESTORE;
