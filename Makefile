@@ -28,6 +28,7 @@ test:
 	@cmake --build build-asan -j $(JOBS)
 	@cd build-asan && ctest --output-on-failure -j $(JOBS)
 	@TOCK_BIN=$(CURDIR)/build-asan/tock $(PYTHON) -m pytest -q -p no:cacheprovider tests/api
+	@TOCK_BIN=$(CURDIR)/build-asan/tock tests/mcp/run.sh
 
 test-unit:
 	@cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTOCK_SANITIZE=ON >/dev/null

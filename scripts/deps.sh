@@ -26,6 +26,12 @@ case "$what" in
   *) echo "usage: $0 [build|test|bench|all]" >&2; exit 2 ;;
 esac
 
+# ---- mcp: the MCP SDK client tests (tests/mcp) need node + npm; any install will do
+# (Debian's nodejs/npm packages only when there is none, so a NodeSource node stays).
+if [[ "$what" == test || "$what" == all ]] && ! { command -v node && command -v npm; } >/dev/null 2>&1; then
+  pkgs+=(nodejs npm)
+fi
+
 missing=()
 for p in "${pkgs[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then

@@ -39,6 +39,9 @@ struct api_app {
     struct bus *bus; /* for the Dapr routes (h_dapr.c); may be NULL */
     const struct bus_ops *bus_ops;
     struct sync_hub *sync; /* ---- sync: GET /api/v1/ws (h_ws.c); NULL without the role ---- */
+    /* ---- mcp (h_mcp.c) ---- */
+    const char *mcp_allowed_origins; /* comma list of extra origins, "*" = any; may be NULL */
+    struct mcp_session_limits mcp_limits;
 };
 
 extern const struct http_route api_routes[];
@@ -147,5 +150,8 @@ void api_quick_add_fill(struct api_quick_add *qa, struct task_input *in);
 /* Adds "parsed" (the parse, reminders included) to the task response. */
 void api_quick_add_respond(struct api_quick_add *qa, struct http_resp *resp);
 void api_quick_add_free(struct api_quick_add *qa);
+/* ---- mcp ---- */
+void api_h_mcp_post(struct http_req *, struct http_resp *, void *);
+void api_h_mcp_delete(struct http_req *, struct http_resp *, void *);
 
 #endif

@@ -249,6 +249,15 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
         snprintf(err, errlen, "TOCK_LOG_LEVEL must be debug, info, warn or error");
         return -1;
     }
+    /* ---- mcp ---- */
+    snprintf(cfg->mcp_allowed_origins, sizeof cfg->mcp_allowed_origins, "%s",
+             env("TOCK_MCP_ALLOWED_ORIGINS", ""));
+    if (num("TOCK_MCP_SESSION_IDLE", 24 * 3600, 60, 30LL * 24 * 3600, &v, err, errlen))
+        return -1;
+    cfg->mcp_session_idle_s = v;
+    if (num("TOCK_MCP_SESSIONS_PER_USER", 100, 1, 10000, &v, err, errlen))
+        return -1;
+    cfg->mcp_sessions_per_user = (int)v;
     if (need_secret && load_secret(cfg, err, errlen))
         return -1;
     /* ---- recurrence ---- */

@@ -32,6 +32,10 @@ struct tock_config {
     int login_max_failures, login_window_s;
     /* ---- recurrence ---- */
     long long fake_now_ms; /* TOCK_FAKE_NOW_MS: tests only; 0 = the real clock */
+    /* ---- mcp ---- */
+    char mcp_allowed_origins[1024]; /* TOCK_MCP_ALLOWED_ORIGINS: comma list, "*" = any */
+    int64_t mcp_session_idle_s;     /* TOCK_MCP_SESSION_IDLE */
+    int mcp_sessions_per_user;      /* TOCK_MCP_SESSIONS_PER_USER */
 };
 
 /*

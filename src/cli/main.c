@@ -15,6 +15,7 @@
 #include "core/nl.h"
 #include "obs/clock.h"
 #include "bus/bus.h"
+#include "chat/mcp_stdio.h"
 #include "cli/config.h"
 #include "http/http.h"
 #include "obs/log.h"
@@ -53,6 +54,8 @@ static void usage(FILE *f)
             "  dlq replay (ID... | all)        send dead letters' events back to their consumer\n"
             "  parse [--now YYYY-MM-DDTHH:MM] [--tz ZONE] TEXT\n"
             "                                  parse a quick-add line, print the JSON\n"
+            "  mcp [--user EMAIL]              MCP server on stdio, acting as TOCK_TOKEN's user\n"
+            "                                  (or --user); see docs/mcp.md\n"
             "  version                         print the version\n"
             "\n"
             "Every TOCK_* variable has a matching flag: --max-body 2048 sets TOCK_MAX_BODY.\n"
@@ -298,6 +301,9 @@ static int cmd_serve(void)
 
     struct api_app app = {.svc = &c.svc, .version = TOCK_VERSION, .bus = run.bus,
                           .bus_ops = run.bops, .sync = run.sync};
+    app.mcp_allowed_origins = c.cfg.mcp_allowed_origins;
+    app.mcp_limits.idle_ms = c.cfg.mcp_session_idle_s * 1000;
+    app.mcp_limits.per_user = c.cfg.mcp_sessions_per_user;
     atomic_init(&app.shutting_down, false);
     static const struct {
         unsigned bit;
@@ -529,6 +535,44 @@ static int cmd_parse(int argc, char **argv)
     return 0;
 }
 
+/* ---- mcp ---- */
+/* MCP over stdio as one user: TOCK_TOKEN (API token or JWT) or --user EMAIL. */
+static int cmd_mcp(void)
+{
+    signal(SIGPIPE, SIG_IGN);
+    /* stdout carries the protocol: every log line (migrations included) goes to stderr. */
+    log_setup(2, LOG_INFO, "mcp");
+    struct core c;
+    if (core_open(&c, true))
+        return 1;
+    log_setup(2, c.cfg.log_level, "mcp");
+    const char *token = getenv("TOCK_TOKEN"), *email = getenv("TOCK_USER");
+    struct user u;
+    int rc;
+    if (token && *token)
+        rc = svc_authenticate(&c.svc, token, &u);
+    else if (email && *email)
+        rc = svc_user_by_email(&c.svc, email, &u);
+    else {
+        core_close(&c);
+        return die("mcp: set TOCK_TOKEN (an API token or JWT) or pass --user EMAIL");
+    }
+    if (rc) {
+        core_close(&c);
+        return die(rc == TOCK_EAUTH    ? "mcp: TOCK_TOKEN is not valid for this database"
+                   : rc == TOCK_ENOTFOUND ? "mcp: no user with that e-mail"
+                                          : tock_strerror(rc));
+    }
+    struct svc_ctx ctx = {.user_id = u.id};
+    snprintf(ctx.timezone, sizeof ctx.timezone, "%s", u.timezone);
+    struct tool_env env = {&c.svc, &ctx};
+    struct mcp_server_info info = {"tock", "tock tasks", TOCK_VERSION};
+    log_msg(LOG_INFO, "mcp: serving user %lld on stdio (db %s)", (long long)u.id, c.cfg.db);
+    rc = mcp_stdio_run(&env, &info, stdin, stdout);
+    core_close(&c);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (sodium_init() < 0)
@@ -582,6 +626,8 @@ int main(int argc, char **argv)
         core_close(&c);
         return st;
     }
+    if (!strcmp(cmd, "mcp") && nargs == 0)
+        return cmd_mcp();
     if (!strcmp(cmd, "user") && argc > 2 && !strcmp(argv[2], "add"))
         return cmd_user_add(nargs, args);
     if (!strcmp(cmd, "token") && argc > 2 && !strcmp(argv[2], "create"))

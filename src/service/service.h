@@ -279,5 +279,27 @@ int svc_notify_finish(struct svc *s, struct notify_job *job, bool ok, const char
                       int64_t backoff_ms, int max_attempts);
 /* The earliest send_at of a pending delivery (0: none). */
 int svc_notify_next(struct svc *s, int64_t *send_at);
+/* ---- mcp sessions (service/mcp_sessions.c) ---- */
+#define MCP_SESSION_ID_LEN 64 /* hex characters of a session id */
+struct mcp_session_limits {
+    int64_t idle_ms;  /* a session unused this long is gone */
+    int per_user;     /* sessions kept per user (the least recently used go first) */
+};
+/*
+ * Starts a session of the caller speaking `version`; id (MCP_SESSION_ID_LEN + 1
+ * bytes) receives its random id. Prunes idle sessions and the caller's oldest
+ * beyond the limit in the same transaction.
+ */
+int svc_mcp_session_create(struct svc *s, struct svc_ctx *ctx, const char *version,
+                           const struct mcp_session_limits *lim, char *id);
+/*
+ * The caller's live session `id`: its protocol version (16 bytes). TOCK_ENOTFOUND
+ * when unknown, ended, idle too long or another user's. Records the use (to the
+ * minute).
+ */
+int svc_mcp_session_get(struct svc *s, struct svc_ctx *ctx, const char *id,
+                        const struct mcp_session_limits *lim, char *version);
+/* Ends the caller's session `id`; TOCK_ENOTFOUND if there is none. */
+int svc_mcp_session_end(struct svc *s, struct svc_ctx *ctx, const char *id);
 
 #endif

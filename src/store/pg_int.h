@@ -118,4 +118,11 @@ int pg_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit
 int pg_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
                    int64_t *hwm);
 
+/* ---- mcp sessions: store_pg_mcp.c ---- */
+int pg_mcp_session_insert(struct store_conn *c, const struct mcp_session_row *r);
+int pg_mcp_session_get(struct store_conn *c, const char *id_hash, struct mcp_session_row *out);
+int pg_mcp_session_touch(struct store_conn *c, const char *id_hash, int64_t now);
+int pg_mcp_session_delete(struct store_conn *c, int64_t user_id, const char *id_hash);
+int pg_mcp_session_prune(struct store_conn *c, int64_t user_id, int64_t idle_before, int keep);
+
 #endif

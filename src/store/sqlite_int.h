@@ -73,6 +73,12 @@ int sq_sync_rows(struct store_conn *c, int64_t user_id, int64_t after, int limit
                  struct outbox_row **out, size_t *n);
 int sq_sync_bounds(struct store_conn *c, int64_t user_id, int64_t *user_max, int64_t *oldest,
                    int64_t *hwm);
+/* ---- mcp sessions: store_sqlite_mcp.c ---- */
+int sq_mcp_session_insert(struct store_conn *c, const struct mcp_session_row *r);
+int sq_mcp_session_get(struct store_conn *c, const char *id_hash, struct mcp_session_row *out);
+int sq_mcp_session_touch(struct store_conn *c, const char *id_hash, int64_t now);
+int sq_mcp_session_delete(struct store_conn *c, int64_t user_id, const char *id_hash);
+int sq_mcp_session_prune(struct store_conn *c, int64_t user_id, int64_t idle_before, int keep);
 /* Rewrites the search-index row of a task from its stored columns. */
 int sq_fts_refresh(struct sq_conn *c, int64_t task_id);
 

@@ -29,6 +29,15 @@
 struct store;
 struct store_ops;
 
+/* ---- mcp sessions ---- */
+/* One MCP Streamable HTTP session (api/h_mcp.c); the id itself is never stored. */
+struct mcp_session_row {
+    char id_hash[65]; /* hex of a hash of the session id */
+    int64_t user_id;
+    char protocol_version[16];
+    int64_t created_at, last_used_at;
+};
+
 /* Every backend's connection starts with this header. */
 struct store_conn {
     const struct store_ops *ops;
@@ -244,6 +253,20 @@ struct store_ops {
      */
     int (*sync_bounds)(struct store_conn *c, int64_t user_id, int64_t *user_max,
                        int64_t *oldest, int64_t *hwm);
+    /* ---- mcp sessions (store_*_mcp.c) ---- */
+    int (*mcp_session_insert)(struct store_conn *c, const struct mcp_session_row *r);
+    /* The session with that hash (any user: the caller compares user_id). */
+    int (*mcp_session_get)(struct store_conn *c, const char *id_hash,
+                           struct mcp_session_row *out);
+    int (*mcp_session_touch)(struct store_conn *c, const char *id_hash, int64_t now);
+    /* TOCK_ENOTFOUND when the user has no session with that hash. */
+    int (*mcp_session_delete)(struct store_conn *c, int64_t user_id, const char *id_hash);
+    /*
+     * Deletes every session idle since before idle_before (any user), and the
+     * user's sessions beyond the `keep` most recently used.
+     */
+    int (*mcp_session_prune)(struct store_conn *c, int64_t user_id, int64_t idle_before,
+                             int keep);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

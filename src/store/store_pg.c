@@ -974,4 +974,10 @@ const struct store_ops store_pg_ops = {
     .outbox_seq_of = pg_outbox_seq_of,
     .sync_rows = pg_sync_rows,
     .sync_bounds = pg_sync_bounds,
+    /* ---- mcp sessions ---- */
+    .mcp_session_insert = pg_mcp_session_insert,
+    .mcp_session_get = pg_mcp_session_get,
+    .mcp_session_touch = pg_mcp_session_touch,
+    .mcp_session_delete = pg_mcp_session_delete,
+    .mcp_session_prune = pg_mcp_session_prune,
 };

@@ -987,4 +987,10 @@ const struct store_ops store_sqlite_ops = {
     .outbox_seq_of = sq_outbox_seq_of,
     .sync_rows = sq_sync_rows,
     .sync_bounds = sq_sync_bounds,
+    /* ---- mcp sessions ---- */
+    .mcp_session_insert = sq_mcp_session_insert,
+    .mcp_session_get = sq_mcp_session_get,
+    .mcp_session_touch = sq_mcp_session_touch,
+    .mcp_session_delete = sq_mcp_session_delete,
+    .mcp_session_prune = sq_mcp_session_prune,
 };

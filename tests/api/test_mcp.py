@@ -1,0 +1,113 @@
+"""MCP on every store backend: Streamable HTTP sessions live in the database
+(migration 0007), so their lifecycle, per-user binding and cap are checked on
+SQLite and PostgreSQL; `tock mcp` over stdio works against either database and
+its writes are the REST API's (same rows, same events). The protocol in depth is
+covered by the SDK client tests in tests/mcp."""
+import json
+import os
+import subprocess
+
+import pytest
+import requests
+
+from conftest import JWT_SECRET, TOCK_BIN, Server, register
+
+INIT = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                   "clientInfo": {"name": "pytest", "version": "1"}}}
+
+
+def mcp(server, token, body, session=None, **headers):
+    h = {"Content-Type": "application/json", "Accept": "application/json, text/event-stream",
+         "Authorization": f"Bearer {token}"}
+    if session:
+        h["Mcp-Session-Id"] = session
+    h.update(headers)
+    return requests.post(server.url + "/mcp", data=json.dumps(body), headers=h, timeout=30)
+
+
+def session(server, token):
+    r = mcp(server, token, INIT)
+    assert r.status_code == 200, r.text
+    sid = r.headers["Mcp-Session-Id"]
+    assert len(sid) == 64
+    return sid
+
+
+def call(server, token, sid, name, args, id_=2):
+    r = mcp(server, token, {"jsonrpc": "2.0", "id": id_, "method": "tools/call",
+                            "params": {"name": name, "arguments": args}}, sid,
+            **{"MCP-Protocol-Version": "2025-11-25"})
+    assert r.status_code == 200, r.text
+    return r.json()["result"]
+
+
+def test_session_lifecycle_and_tools(server):
+    alice, bob = register(server), register(server)
+    sid = session(server, alice.token)
+    res = call(server, alice.token, sid, "add_task", {"title": "from mcp", "tags": ["x"]})
+    assert res["isError"] is False
+    task = res["structuredContent"]
+    assert json.loads(res["content"][0]["text"]) == task
+    # The REST API sees the same task and the same event.
+    assert alice.get(f"/api/v1/tasks/{task['id']}").json()["title"] == "from mcp"
+    hist = alice.get(f"/api/v1/tasks/{task['id']}/history").json()["items"]
+    assert [e["type"] for e in hist] == ["task.created"]
+    # Bound to alice: bob's token cannot use or end it.
+    assert mcp(server, bob.token, {"jsonrpc": "2.0", "id": 3, "method": "ping"},
+               sid).status_code == 404
+    h = {"Authorization": f"Bearer {bob.token}", "Mcp-Session-Id": sid}
+    assert requests.delete(server.url + "/mcp", headers=h, timeout=30).status_code == 404
+    h["Authorization"] = f"Bearer {alice.token}"
+    assert requests.delete(server.url + "/mcp", headers=h, timeout=30).status_code == 204
+    assert mcp(server, alice.token, {"jsonrpc": "2.0", "id": 4, "method": "ping"},
+               sid).status_code == 404
+    # Errors: a tool failure is a result, an unknown tool a JSON-RPC error.
+    sid = session(server, alice.token)
+    res = call(server, alice.token, sid, "get_task", {"id": "99999999"})
+    assert res["isError"] is True and "structuredContent" not in res
+    r = mcp(server, alice.token, {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+                                  "params": {"name": "nope"}}, sid)
+    assert r.json()["error"]["code"] == -32602
+
+
+def test_sessions_per_user_are_capped(store):
+    s = Server({"TOCK_MCP_SESSIONS_PER_USER": "2"}, store=store)
+    try:
+        u, other = register(s), register(s)
+        theirs = session(s, other.token)
+        sids = [session(s, u.token) for _ in range(3)]
+        ping = {"jsonrpc": "2.0", "id": 9, "method": "ping"}
+        # The least recently used one made room; the others (and other users') live on.
+        assert mcp(s, u.token, ping, sids[0]).status_code == 404
+        assert mcp(s, u.token, ping, sids[1]).status_code == 200
+        assert mcp(s, u.token, ping, sids[2]).status_code == 200
+        assert mcp(s, other.token, ping, theirs).status_code == 200
+    finally:
+        s.stop()
+
+
+def test_stdio_against_the_database(server):
+    u = register(server)
+    tok = u.post("/api/v1/auth/tokens", {"name": "mcp"}).json()["token"]
+    env = {"PATH": os.environ["PATH"], "TOCK_DB": server.env["TOCK_DB"],
+           "TOCK_JWT_SECRET": JWT_SECRET, "TOCK_TOKEN": tok,
+           "ASAN_OPTIONS": server.env["ASAN_OPTIONS"], "UBSAN_OPTIONS": server.env["UBSAN_OPTIONS"]}
+    if "TOCK_DATA_DIR" in server.env:
+        env["TOCK_DATA_DIR"] = server.env["TOCK_DATA_DIR"]
+    msgs = [INIT, {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+             "params": {"name": "add_task", "arguments": {"title": "stdio task"}}},
+            {"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+             "params": {"name": "list_tasks", "arguments": {"q": "stdio"}}}]
+    p = subprocess.run([TOCK_BIN, "mcp"], input="".join(json.dumps(m) + "\n" for m in msgs),
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert p.returncode == 0, p.stderr
+    assert "ERROR: AddressSanitizer" not in p.stderr and "runtime error:" not in p.stderr
+    replies = [json.loads(line) for line in p.stdout.splitlines()]
+    assert [r["id"] for r in replies] == [1, 2, 3]
+    task = replies[1]["result"]["structuredContent"]
+    assert [t["id"] for t in replies[2]["result"]["structuredContent"]["items"]] == [task["id"]]
+    assert u.get(f"/api/v1/tasks/{task['id']}").json()["title"] == "stdio task"
+    hist = u.get(f"/api/v1/tasks/{task['id']}/history").json()["items"]
+    assert [e["type"] for e in hist] == ["task.created"]
