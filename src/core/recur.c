@@ -381,7 +381,25 @@ int recur_next_after(const char *rrule, const struct local_dt *start, const char
     struct local_dt cap = {cap_year, 12, 31, 23, 59, 59, !dated};
     r.until = ical_from_local(&cap);
     r.count = 0;
-    icalrecur_iterator *it = icalrecur_iterator_new(r, ical_from_local(start));
+    /*
+     * A daily or weekly series started long ago: move its start forward by whole
+     * periods (INTERVAL days or weeks, so the phase and the weekday stay) to a little
+     * before the point, instead of expanding decades of instances. COUNT is not
+     * libical's business here, so the expansion after the point is the same.
+     */
+    struct local_dt from = *start;
+    int64_t step = r.freq == ICAL_DAILY_RECURRENCE    ? r.interval
+                   : r.freq == ICAL_WEEKLY_RECURRENCE ? 7 * (int64_t)r.interval
+                                                       : 0;
+    if (step > 0) {
+        int64_t gap = days_from_civil(after_local.year, after_local.month, after_local.day) -
+                      days_from_civil(start->year, start->month, start->day) - 8 - step;
+        if (gap > 0)
+            civil_from_days(days_from_civil(start->year, start->month, start->day) +
+                                gap / step * step,
+                            &from.year, &from.month, &from.day);
+    }
+    icalrecur_iterator *it = icalrecur_iterator_new(r, ical_from_local(&from));
     for (long n = 0; it && n < RECUR_SEARCH_MAX_INSTANCES; n++) {
         struct icaltimetype x = icalrecur_iterator_next(it);
         if (icaltime_is_null_time(x))

@@ -108,6 +108,193 @@ static bool until_ok(const char *v, size_t n)
     return n == 15 || v[15] == 'Z';
 }
 
+/* ---- recurrence: rules that can never match ---- */
+
+/* Parses a validated comma list of signed integers; returns the count (at most cap). */
+static size_t ints(const char *v, size_t n, long *out, size_t cap)
+{
+    size_t m = 0, i = 0;
+    while (i < n && m < cap) {
+        size_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        long x = 0;
+        bool neg = v[i] == '-';
+        for (size_t k = i + (v[i] == '-' || v[i] == '+'); k < j; k++)
+            x = x * 10 + (v[k] - '0');
+        out[m++] = neg ? -x : x;
+        i = j + 1;
+    }
+    return m;
+}
+
+/* Items of a validated BYDAY list: *ordinals gets how many carry an ordinal beyond ±5. */
+static size_t byday_items(const char *v, size_t n, size_t *big_ordinals)
+{
+    size_t items = 0;
+    *big_ordinals = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        long ord;
+        if (j - i > 2 && int_in(v + i, j - i - 2, true, -53, 53, &ord) && (ord > 5 || ord < -5))
+            (*big_ordinals)++;
+        items++;
+        i = j + 1;
+    }
+    return items;
+}
+
+struct byday {
+    int ord, wd; /* ord 0: every such weekday; wd 0 = MO .. 6 = SU */
+};
+
+static size_t byday_parse(const char *v, size_t n, struct byday *out, size_t cap)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n && m < cap;) {
+        size_t j = i;
+        while (j < n && v[j] != ',')
+            j++;
+        long ord = 0;
+        if (j - i > 2)
+            int_in(v + i, j - i - 2, true, -53, 53, &ord);
+        int wd = 0;
+        for (int d = 0; d < 7; d++)
+            if (strncmp(v + j - 2, days[d], 2) == 0)
+                wd = d;
+        out[m++] = (struct byday){(int)ord, wd};
+        i = j + 1;
+    }
+    return m;
+}
+
+/*
+ * Whether any day of a whole 400-year Gregorian cycle passes the rule's day filters
+ * (BYMONTH, BYMONTHDAY, BYYEARDAY, BYDAY with its ordinal counted within the month
+ * for MONTHLY rules and YEARLY rules with BYMONTH, within the year otherwise). Every
+ * instance of a rule is such a day, so "none" means the rule never matches. Rules
+ * with BYWEEKNO are left to libical (week numbering depends on WKST), as are the
+ * ordinals of a YEARLY rule whose BYDAY only limits BYMONTHDAY/BYYEARDAY (counted
+ * as any such weekday: a superset, so nothing valid is refused). At most 146,097
+ * cheap day checks, and only for rules with day filters.
+ */
+static bool some_day_matches(int freq, unsigned seen, const char *const vals[14],
+                             const size_t lens[14])
+{
+    if ((seen & (1u << 10)) || !(seen & ((1u << 7) | (1u << 8) | (1u << 9) | (1u << 11))))
+        return true;
+    long months[12], mdays[31], ydays[366];
+    struct byday bd[64];
+    size_t nm = (seen & (1u << 11)) ? ints(vals[11], lens[11], months, 12) : 0;
+    size_t nmd = (seen & (1u << 8)) ? ints(vals[8], lens[8], mdays, 31) : 0;
+    size_t nyd = (seen & (1u << 9)) ? ints(vals[9], lens[9], ydays, 366) : 0;
+    size_t nbd = (seen & (1u << 7)) ? byday_parse(vals[7], lens[7], bd, 64) : 0;
+    bool in_month = freq == 2 || (freq == 3 && nm);
+    bool ord_limits_only = freq == 3 && !nm && (nmd || nyd);
+    for (int y = 2000; y < 2400; y++) {
+        int ylen = days_in_month(y, 2) == 29 ? 366 : 365, yday = 0;
+        for (int m = 1; m <= 12; m++) {
+            int dim = days_in_month(y, m);
+            bool mok = !nm;
+            for (size_t i = 0; i < nm && !mok; i++)
+                mok = months[i] == m;
+            if (!mok) {
+                yday += dim;
+                continue;
+            }
+            int64_t z = days_from_civil(y, m, 1);
+            for (int d = 1; d <= dim; d++, z++) {
+                int yd = yday + d;
+                bool ok = !nmd;
+                for (size_t i = 0; i < nmd && !ok; i++)
+                    ok = mdays[i] == d || mdays[i] == d - dim - 1;
+                if (!ok)
+                    continue;
+                ok = !nyd;
+                for (size_t i = 0; i < nyd && !ok; i++)
+                    ok = ydays[i] == yd || ydays[i] == yd - ylen - 1;
+                if (!ok)
+                    continue;
+                int wd = (int)(((z % 7) + 7 + 3) % 7); /* 1970-01-01 was a Thursday */
+                ok = !nbd;
+                for (size_t i = 0; i < nbd && !ok; i++) {
+                    if (bd[i].wd != wd)
+                        continue;
+                    if (bd[i].ord == 0 || ord_limits_only)
+                        ok = true;
+                    else if (in_month)
+                        ok = bd[i].ord > 0 ? (d - 1) / 7 + 1 == bd[i].ord
+                                           : (dim - d) / 7 + 1 == -bd[i].ord;
+                    else
+                        ok = bd[i].ord > 0 ? (yd - 1) / 7 + 1 == bd[i].ord
+                                           : (ylen - yd) / 7 + 1 == -bd[i].ord;
+                }
+                if (ok)
+                    return true;
+            }
+            yday += dim;
+        }
+    }
+    return false;
+}
+
+/*
+ * Refuses rules that can never produce an instance where that shows from the rule
+ * itself: no month in BYMONTH has any BYMONTHDAY (Feb 30, Apr 31), a "6th Monday"
+ * within a month, or BYSETPOS beyond the largest set a period can hold. libical would
+ * otherwise search for such instances until the year 2582 (seconds of CPU per call).
+ */
+static bool can_match(int freq, unsigned seen, const char *const vals[14], const size_t lens[14])
+{
+    long months[12], mdays[31], pos[366];
+    size_t nm = 12;
+    for (int i = 0; i < 12; i++)
+        months[i] = i + 1;
+    if (seen & (1u << 11))
+        nm = ints(vals[11], lens[11], months, 12);
+    size_t nmd = (seen & (1u << 8)) ? ints(vals[8], lens[8], mdays, 31) : 0;
+    if (nmd) {
+        bool any = false;
+        for (size_t i = 0; i < nm && !any; i++)
+            for (size_t j = 0; j < nmd && !any; j++)
+                any = labs(mdays[j]) <= days_in_month(2000, (int)months[i]); /* a leap year */
+        if (!any)
+            return false;
+    }
+    size_t nbd = 0, big = 0;
+    if (seen & (1u << 7))
+        nbd = byday_items(vals[7], lens[7], &big);
+    /* Within a month (MONTHLY, or YEARLY with BYMONTH) an ordinal is at most ±5. */
+    if (big && (freq == 2 || (freq == 3 && (seen & (1u << 11)))))
+        return false;
+    if (!some_day_matches(freq, seen, vals, lens))
+        return false;
+    if (!(seen & (1u << 12)))
+        return true;
+    /* The largest set one period can hold: days x times of day. */
+    static const long period_days[] = {1, 7, 31, 366};
+    long span = period_days[freq];
+    if (nbd) {
+        long by = freq == 1 ? (long)nbd : freq == 2 ? 5 * (long)nbd : 53 * (long)nbd;
+        span = by < span ? by : span;
+    }
+    if (nmd) {
+        long by = (long)nmd * (freq == 3 ? (long)nm : 1);
+        span = by < span ? by : span;
+    }
+    long times = 1, x[61];
+    for (int k = 4; k <= 6; k++)
+        if (seen & (1u << k))
+            times *= (long)ints(vals[k], lens[k], x, 61);
+    size_t np = ints(vals[12], lens[12], pos, 366);
+    for (size_t i = 0; i < np; i++)
+        if (labs(pos[i]) <= span * times)
+            return true;
+    return false;
+}
+
 int rrule_check(const char *rule)
 {
     static const char *const names[] = {"FREQ",     "INTERVAL",  "COUNT",     "UNTIL",
@@ -115,6 +302,8 @@ int rrule_check(const char *rule)
                                         "BYMONTHDAY", "BYYEARDAY", "BYWEEKNO", "BYMONTH",
                                         "BYSETPOS", "WKST"};
     unsigned seen = 0;
+    const char *vals[14] = {0};
+    size_t lens[14] = {0};
     int freq = -1;             /* 0 DAILY, 1 WEEKLY, 2 MONTHLY, 3 YEARLY */
     bool byday_ordinal = false;
     const char *p = rule;
@@ -136,6 +325,8 @@ int rrule_check(const char *rule)
         if (k < 0 || (seen & (1u << k)))
             return TOCK_EINVAL;
         seen |= 1u << k;
+        vals[k] = v;
+        lens[k] = vl;
         bool ok;
         switch (k) {
         case 0:
@@ -183,6 +374,8 @@ int rrule_check(const char *rule)
     if ((seen & (BYYEARDAY | BYWEEKNO)) && freq != 3)
         return TOCK_EINVAL;
     if ((seen & BYSETPOS) && !(seen & ANY_BY))
+        return TOCK_EINVAL;
+    if (!can_match(freq, seen, vals, lens))
         return TOCK_EINVAL;
     return 0;
 }

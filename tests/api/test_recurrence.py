@@ -136,8 +136,8 @@ CASES = [
      "2027-02-02T09:00", "2027-02-02T14:00:00.000Z"),
     ("until-utc-ends", NY, "2027-02-01T09:00", "FREQ=DAILY;UNTIL=20270202T135959Z", "due", None,
      None),
-    ("never-matches-ends", UTC, "2027-02-01", "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", "due", None,
-     None),
+    ("until-before-next-instance-ends", UTC, "2027-01-31", "FREQ=MONTHLY;UNTIL=20270330",
+     "due", None, None),
     # DST: the said time stays the same wall-clock time
     ("ny-dst-start", NY, "2027-03-13T09:00", "FREQ=DAILY", "due", "2027-03-14T09:00",
      "2027-03-14T13:00:00.000Z"),
@@ -269,6 +269,10 @@ BAD = [
     ({"rrule": "FREQ=WEEKLY;BYMONTHDAY=1"}, "recurrence.rrule"),
     ({"rrule": "FREQ=MONTHLY;BYSETPOS=1"}, "recurrence.rrule"),
     ({"rrule": "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"}, "recurrence.rrule"),
+    ({"rrule": "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30"}, "recurrence.rrule"),
+    ({"rrule": "FREQ=MONTHLY;BYDAY=5MO;BYMONTHDAY=1"}, "recurrence.rrule"),
+    ({"frequency": "monthly", "weekdays": ["mo"], "set_position": 6}, "recurrence.rrule"),
+    ({"frequency": "yearly", "month": [4, 6], "month_day": 31}, "recurrence.rrule"),
 ]
 
 

@@ -116,6 +116,16 @@ static const struct case_ cases[] = {
     {"FREQ=WEEKLY;BYDAY=MO", D, "UTC", "2026-11-02", "2026-11-02", 1, NULL, NOW, "2027-01-11"},
     {"FREQ=DAILY", D, "Pacific/Auckland", "2026-12-01", "2026-12-01", 1, NULL,
      "2027-01-10T15:00:00Z", "2027-01-12"},
+    /* series started decades ago: the INTERVAL phase survives the fast-forward */
+    {"FREQ=DAILY;INTERVAL=3", D, "UTC", "1950-01-01", "1950-01-01", 1, NULL, NOW, "2027-01-11"},
+    {"FREQ=DAILY;INTERVAL=3", D, "UTC", "1950-01-02", "1950-01-02", 1, NULL, NOW, "2027-01-12"},
+    {"FREQ=DAILY;INTERVAL=3", D, "UTC", "1950-01-03", "1950-01-03", 1, NULL, NOW, "2027-01-13"},
+    {"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", D, "UTC", "1990-01-01", "1990-01-01", 1, NULL, NOW,
+     "2027-01-11"},
+    {"FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,TH", D, "UTC", "1990-01-08", "1990-01-08", 1, NULL, NOW,
+     "2027-01-18"},
+    {"FREQ=DAILY;INTERVAL=2", D, "America/New_York", "1960-03-01T09:00", "1960-03-01T09:00", 1,
+     NULL, NOW, "2027-01-11T09:00"},
     /* recur_from completion: from the completion's date, keeping the time of day */
     {"FREQ=DAILY;INTERVAL=3", C, "UTC", "2027-01-01", "2027-01-01", 1, "2027-01-10T15:00:00Z",
      NOW, "2027-01-13"},

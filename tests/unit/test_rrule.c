@@ -99,17 +99,40 @@ static void forbidden_combinations(void **state)
         "FREQ=MONTHLY;BYYEARDAY=1",         /* BYYEARDAY only YEARLY */
         "FREQ=DAILY;BYWEEKNO=1",            /* BYWEEKNO only YEARLY */
         "FREQ=MONTHLY;BYSETPOS=1",          /* BYSETPOS alone */
+        /* never match: libical would search until 2582 for an instance */
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30",
+        "FREQ=MONTHLY;BYMONTH=4,6;BYMONTHDAY=31",
+        "FREQ=MONTHLY;BYMONTH=2;BYMONTHDAY=-31",
+        "FREQ=MONTHLY;BYDAY=6MO",
+        "FREQ=YEARLY;BYMONTH=3;BYDAY=-6FR",
+        "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=6",
+        "FREQ=WEEKLY;BYDAY=MO;BYSETPOS=2",
+        "FREQ=YEARLY;BYDAY=MO;BYSETPOS=60",
+        "FREQ=MONTHLY;BYMONTHDAY=1;BYDAY=MO;BYSETPOS=2",
+        "FREQ=MONTHLY;BYDAY=5MO;BYMONTHDAY=1",
+        "FREQ=MONTHLY;BYMONTHDAY=5;BYDAY=-1MO",
+        "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=1;BYDAY=-1MO",
+        "FREQ=YEARLY;BYYEARDAY=1;BYMONTHDAY=2",
+        "FREQ=YEARLY;BYYEARDAY=60;BYMONTH=1",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         if (rrule_check(bad[i]) == 0 || rrule_validate(bad[i]) == 0)
             fail_msg("accepted invalid rule '%s'", bad[i]);
-    /* Well-formed, but libical refuses to expand it (no February 30th, ever). */
-    assert_int_equal(rrule_check("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"), 0);
-    assert_int_not_equal(rrule_validate("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30"), 0);
     static const char *const ok[] = {
         "FREQ=MONTHLY;BYDAY=2MO", "FREQ=YEARLY;BYMONTH=2;BYDAY=-1MO",
         "FREQ=YEARLY;BYWEEKNO=1;BYDAY=MO", "FREQ=MONTHLY;BYMONTHDAY=1,2;BYSETPOS=1",
-        "FREQ=DAILY;BYMONTH=2;BYMONTHDAY=30", /* expandable: simply never matches */
+        "FREQ=MONTHLY;BYMONTHDAY=31",             /* some months */
+        "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=29",    /* leap years */
+        "FREQ=MONTHLY;BYMONTH=2;BYDAY=5MO",       /* Feb 29 on a Monday: every 28 years */
+        "FREQ=MONTHLY;BYMONTHDAY=13;BYDAY=FR",    /* Friday the 13th */
+        "FREQ=MONTHLY;BYMONTHDAY=29;BYDAY=-1MO",
+        "FREQ=YEARLY;BYDAY=53MO",                 /* years with 53 Mondays */
+        "FREQ=YEARLY;BYDAY=-1SU;BYMONTHDAY=31",   /* limits only: any Sunday the 31st */
+        "FREQ=YEARLY;BYYEARDAY=366",
+        "FREQ=YEARLY;BYYEARDAY=60;BYMONTH=2,3",
+        "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1,23",
+        "FREQ=DAILY;BYHOUR=9,17;BYSETPOS=2",
     };
     for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
         if (rrule_check(ok[i]) != 0 || rrule_validate(ok[i]) != 0)
