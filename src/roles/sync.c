@@ -400,6 +400,23 @@ static void deliver(struct sync_hub *h, struct sync_conn *c, struct frame *f, in
     }
     if (seq)
         c->last_seq = seq;
+    if (!c->qhead && c->state == CS_OPEN) {
+        /* The common case: nothing waiting, so write straight from the shared frame. */
+        ssize_t n = send(c->fd, f->data, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n == (ssize_t)f->len)
+            return;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_kill(h, c, "write_error");
+            return;
+        }
+        enqueue(c, f);
+        if (n > 0) {
+            c->off = (size_t)n;
+            c->queued -= (size_t)n;
+        }
+        set_want_out(h, c, true);
+        return;
+    }
     enqueue(c, f);
     flush(h, c);
 }
@@ -527,6 +544,7 @@ static int on_event(const struct bus_msg *msg, void *arg)
     json_decref(ev);
     if (!f)
         return 0;
+    int64_t t0 = clock_mono_ns();
     pthread_mutex_lock(&h->mu);
     struct user_slot *s = *slot_ref(h, user_id);
     for (struct sync_conn *c = s ? s->head : NULL, *n; c; c = n) {
@@ -536,6 +554,8 @@ static int on_event(const struct bus_msg *msg, void *arg)
     frame_unref(f);
     bool dead = h->graveyard != NULL;
     pthread_mutex_unlock(&h->mu);
+    int64_t ns = clock_mono_ns() - t0;
+    metrics_counter_add("tock_ws_fanout_seconds_total", "type", label, (uint64_t)(ns > 0 ? ns : 0));
     if (dead)
         wake(h); /* the hub thread frees them */
     metrics_counter_add("tock_ws_events_total", "type", label, 1);
