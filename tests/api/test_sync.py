@@ -636,3 +636,72 @@ def test_replicas_each_see_every_change(store):
         if a:
             a.stop()
         mock.stop()
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def insert_outbox_event(server, user, etype, data):
+    """Writes an event into the outbox as a producer of `etype` would (the relay then
+    publishes it): the contract with the notifications role, which emits
+    notification.created on task-updates."""
+    import sqlite3
+    import uuid as uuidlib
+    eid = str(uuidlib.uuid4())
+    ev = {"specversion": "1.0", "id": eid, "source": "tock/test", "type": etype,
+          "time": "2026-01-01T00:00:00.000Z", "subject": "0",
+          "datacontenttype": "application/json", "userid": user.user["id"],
+          "data": {"schema_version": 1, **data}}
+    row = (eid, "task-updates", user.user["id"], int(user.user["id"]), etype, json.dumps(ev),
+           int(time.time() * 1000))
+    db = server.env["TOCK_DB"]
+    if db.startswith("sqlite:"):
+        con = sqlite3.connect(db[len("sqlite:"):], timeout=30)
+        with con:
+            con.execute("INSERT INTO outbox (event_id, topic, msg_key, user_id, type, event_json,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        con.close()
+    else:
+        from conftest import postgres
+        lit = ", ".join("'" + str(v).replace("'", "''") + "'" for v in row)
+        postgres()._run(["psql", "-X", "-q", "-d", db, "-v", "ON_ERROR_STOP=1", "-c",
+                         "INSERT INTO outbox (event_id, topic, msg_key, user_id, type, "
+                         f"event_json, created_at) VALUES ({lit})"])
+    return eid
+
+
+def test_notifications_are_forwarded_and_replayed(store):
+    s = Server(store=store)
+    try:
+        u, other = register(s), register(s)
+        note = {"id": "n-1", "kind": "reminder", "title": "Pay rent is due", "task_id": "7"}
+
+        async def body():
+            ws = await connect(s, u.token)
+            start = (await recv_type(ws, "hello"))["cursor"]
+            wo = await connect(s, other.token)
+            await recv_type(wo, "hello")
+            await asyncio.to_thread(insert_outbox_event, s, u, "notification.created", note)
+            m = await recv_json(ws)
+            assert m["type"] == "notification" and m["notification"] == note, m
+            assert int(m["cursor"]) > int(start)
+            # Types the protocol does not know are not forwarded.
+            await asyncio.to_thread(insert_outbox_event, s, u, "something.else", {"x": 1})
+            await http(u.post, "/api/v1/tasks", {"title": "after"})
+            m2 = await recv_json(ws)
+            assert m2["type"] == "task.sync" and m2["task"]["title"] == "after", m2
+            # The other user got nothing but its own sentinel.
+            await http(other.post, "/api/v1/tasks", {"title": "sentinel"})
+            mo = await recv_json(wo)
+            assert mo["type"] == "task.sync" and mo["task"]["title"] == "sentinel", mo
+            await ws.close()
+            await wo.close()
+            # Resume replays the notification in order with the task change.
+            ws = await connect(s, u.token, since=start)
+            assert (await recv_json(ws))["type"] == "hello"
+            assert (await recv_json(ws)) == m
+            assert (await recv_json(ws)) == m2
+            await ws.close()
+        run(body())
+    finally:
+        s.stop()
