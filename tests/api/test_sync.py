@@ -533,6 +533,9 @@ def test_connection_limits(store):
             with pytest.raises(websockets.InvalidStatusCode) as e:
                 await connect(s, c.token)
             assert e.value.status_code == 503
+            # The gauge counts them.
+            met = (await http(requests.get, s.url + "/metrics", timeout=30)).text
+            assert "tock_ws_connections 3" in met.splitlines(), met
             # A closed connection frees its slot.
             await a1.close()
             deadline = time.monotonic() + DEADLINE_S
@@ -705,3 +708,24 @@ def test_notifications_are_forwarded_and_replayed(store):
         run(body())
     finally:
         s.stop()
+
+
+def test_shutdown_closes_sockets_with_1001(store):
+    s = Server(store=store)
+    stopped = False
+    try:
+        u = register(s)
+
+        async def body():
+            ws = await connect(s, u.token)
+            await recv_type(ws, "hello")
+            await asyncio.to_thread(s.stop)  # SIGTERM; asserts a clean exit, no leaks
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await recv_json(ws)
+            assert ws.close_code == 1001, ws.close_code
+        run(body())
+        stopped = True
+    finally:
+        if not stopped:
+            s.stop()
