@@ -729,3 +729,34 @@ def test_shutdown_closes_sockets_with_1001(store):
     finally:
         if not stopped:
             s.stop()
+
+
+def test_sync_role_needs_api_and_valid_settings(tmp_path):
+    env = dict(os.environ, TOCK_DB=f"sqlite:{tmp_path}/t.db", TOCK_LISTEN="127.0.0.1:0",
+               TOCK_JWT_SECRET="x" * 40)
+    r = subprocess.run([TOCK_BIN, "serve", "--roles", "sync"], env=env, capture_output=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert b"role sync needs role api" in r.stderr, r.stderr
+    assert b"Sanitizer" not in r.stderr, r.stderr
+    for var, bad in (("TOCK_WS_MAX_CONNS", "0"), ("TOCK_WS_QUEUE_BYTES", "12x"),
+                     ("TOCK_WS_PING_SECONDS", "-1")):
+        r = subprocess.run([TOCK_BIN, "serve"], env={**env, var: bad}, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode != 0
+        assert var.encode() in r.stderr, r.stderr
+        assert b"Sanitizer" not in r.stderr, r.stderr
+
+
+def test_without_the_sync_role_the_route_answers_503(store):
+    s = Server({"TOCK_ROLES": "api,relay,audit"}, store=store)
+    try:
+        u = register(s)
+        key = base64.b64encode(os.urandom(16)).decode()
+        r = requests.get(s.url + "/api/v1/ws", timeout=30,
+                         headers={"Upgrade": "websocket", "Connection": "Upgrade",
+                                  "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key,
+                                  "Authorization": f"Bearer {u.token}"})
+        assert_error(r, 503, "unavailable")
+    finally:
+        s.stop()
