@@ -2,6 +2,7 @@
 #include <stdio.h>
 
 #include "api/api.h"
+#include "roles/sync.h"
 #include "obs/metrics.h"
 
 void api_h_healthz(struct http_req *req, struct http_resp *resp, void *a)
@@ -69,6 +70,10 @@ void api_h_metrics(struct http_req *req, struct http_resp *resp, void *a)
         metrics_render_gauge(&resp->body, "tock_outbox_oldest_age_seconds",
                              "Age of the oldest unpublished outbox event.", (double)age / 1000.0);
     }
+    if (app->sync) /* ---- sync ---- */
+        metrics_render_gauge(&resp->body, "tock_ws_connections",
+                             "WebSockets open (or opening) on this process.",
+                             (double)sync_conn_count(app->sync));
     resp->status = 200;
     resp->content_type = "text/plain; version=0.0.4; charset=utf-8";
 }

@@ -275,11 +275,12 @@ static void set_want_out(struct sync_hub *h, struct sync_conn *c, bool on)
     c->want_out = on;
 }
 
-static void enqueue(struct sync_conn *c, struct frame *f)
+/* false when out of memory (the caller drops the connection: the client resumes). */
+static bool enqueue(struct sync_conn *c, struct frame *f)
 {
     struct qent *q = malloc(sizeof *q);
     if (!q)
-        return; /* dropped frame: the client resumes from its cursor */
+        return false;
     f->refs++;
     q->f = f;
     q->seq = 0;
@@ -290,12 +291,14 @@ static void enqueue(struct sync_conn *c, struct frame *f)
         c->qhead = q;
     c->qtail = q;
     c->queued += f->len;
+    return true;
 }
 
 /* Writes what the socket takes. false when the connection died. */
 static bool flush(struct sync_hub *h, struct sync_conn *c)
 {
-    if (c->state == CS_PENDING || c->state == CS_DEAD)
+    /* No socket yet (attach pending): the queue waits; attach flushes it. */
+    if (c->state == CS_PENDING || c->state == CS_DEAD || c->fd < 0)
         return true;
     while (c->qhead) {
         struct frame *f = c->qhead->f;
@@ -400,7 +403,33 @@ static void deliver(struct sync_hub *h, struct sync_conn *c, struct frame *f, in
     }
     if (seq)
         c->last_seq = seq;
-    enqueue(c, f);
+    if (!c->qhead && c->state == CS_OPEN) {
+        /* The common case: nothing waiting, so write straight from the shared frame. */
+        ssize_t n = send(c->fd, f->data, f->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n == (ssize_t)f->len)
+            return;
+        if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            conn_kill(h, c, "write_error");
+            return;
+        }
+        if (!enqueue(c, f)) {
+            conn_kill(h, c, "oom");
+            return;
+        }
+        if (n > 0) {
+            c->off = (size_t)n;
+            c->queued -= (size_t)n;
+        }
+        set_want_out(h, c, true);
+        return;
+    }
+    if (!enqueue(c, f)) {
+        if (c->fd >= 0)
+            conn_kill(h, c, "oom");
+        else
+            start_close(h, c, WS_CLOSE_INTERNAL, "out of memory");
+        return;
+    }
     flush(h, c);
 }
 
@@ -527,6 +556,7 @@ static int on_event(const struct bus_msg *msg, void *arg)
     json_decref(ev);
     if (!f)
         return 0;
+    int64_t t0 = clock_mono_ns();
     pthread_mutex_lock(&h->mu);
     struct user_slot *s = *slot_ref(h, user_id);
     for (struct sync_conn *c = s ? s->head : NULL, *n; c; c = n) {
@@ -536,6 +566,8 @@ static int on_event(const struct bus_msg *msg, void *arg)
     frame_unref(f);
     bool dead = h->graveyard != NULL;
     pthread_mutex_unlock(&h->mu);
+    int64_t ns = clock_mono_ns() - t0;
+    metrics_counter_add("tock_ws_fanout_seconds_total", "type", label, (uint64_t)(ns > 0 ? ns : 0));
     if (dead)
         wake(h); /* the hub thread frees them */
     metrics_counter_add("tock_ws_events_total", "type", label, 1);
@@ -657,28 +689,37 @@ int sync_conn_open(struct sync_hub *h, int64_t user_id, bool has_since, int64_t 
     struct outbox_row *rows = NULL;
     size_t n = 0;
     int rc = load_replay(h, user_id, has_since, since, &resync, &cursor, &rows, &n);
+    /* Encode outside the lock (fan-out waits on it); rows of other types give NULL. */
+    struct frame **frames = NULL;
+    struct frame *first = NULL;
+    if (!rc) {
+        frames = calloc(n ? n : 1, sizeof *frames);
+        first = text_frame(resync ? "resync" : "hello", cursor);
+        if (!frames || !first)
+            rc = TOCK_ENOMEM;
+        for (size_t i = 0; !rc && i < n; i++)
+            frames[i] = event_frame_json(rows[i].event_json, strlen(rows[i].event_json),
+                                         rows[i].seq, NULL);
+    }
 
     pthread_mutex_lock(&h->mu);
-    if (rc) {
-        conn_unlink(h, c);
-        pthread_mutex_unlock(&h->mu);
-        conn_free(c);
-        return rc;
-    }
-    struct frame *f = text_frame(resync ? "resync" : "hello", cursor);
-    if (f) {
-        enqueue(c, f);
-        frame_unref(f);
-    }
+    bool ok = !rc && enqueue(c, first);
     c->last_seq = cursor;
-    for (size_t i = 0; i < n; i++) {
-        struct frame *rf = event_frame_json(rows[i].event_json, strlen(rows[i].event_json),
-                                            rows[i].seq, NULL);
-        if (rf) {
-            enqueue(c, rf);
-            frame_unref(rf);
-        }
+    for (size_t i = 0; ok && i < n; i++) {
+        if (frames[i])
+            ok = enqueue(c, frames[i]);
         c->last_seq = rows[i].seq;
+    }
+    frame_unref(first);
+    for (size_t i = 0; frames && i < n; i++)
+        frame_unref(frames[i]);
+    free(frames);
+    outbox_rows_free(rows, n);
+    if (!ok) {
+        conn_unlink(h, c);
+        conn_free(c); /* under the lock: its queues share frames with other sockets */
+        pthread_mutex_unlock(&h->mu);
+        return rc ? rc : TOCK_ENOMEM;
     }
     /* Switch to live: what arrived meanwhile, minus what the replay already had. */
     c->catching_up = false;
@@ -689,7 +730,6 @@ int sync_conn_open(struct sync_hub *h, int64_t user_id, bool has_since, int64_t 
         deliver(h, c, q->f, q->seq);
     qlist_free(p);
     pthread_mutex_unlock(&h->mu);
-    outbox_rows_free(rows, n);
     metrics_counter_add("tock_ws_opened_total", "resume",
                         !has_since ? "none" : resync ? "resync" : "exact", 1);
     *out = c;
@@ -702,9 +742,9 @@ void sync_conn_abort(void *arg)
     struct sync_hub *h = c->hub;
     pthread_mutex_lock(&h->mu);
     conn_unlink(h, c);
+    conn_free(c); /* under the lock: its queues share frames with other sockets */
     pthread_mutex_unlock(&h->mu);
     metrics_counter_add("tock_ws_closed_total", "reason", "upgrade_failed", 1);
-    conn_free(c);
 }
 
 static void handle_input(struct sync_hub *h, struct sync_conn *c, const uint8_t *data, size_t len);
@@ -875,6 +915,8 @@ static void timers(struct sync_hub *h, int64_t now)
     int64_t ping_ns = (int64_t)h->cfg.ping_s * 1000000000LL;
     for (struct sync_conn *c = h->all, *n; c; c = n) {
         n = c->anext;
+        if (c->fd < 0)
+            continue; /* not attached yet: attach or abort comes */
         if (c->state == CS_CLOSING && now >= c->close_deadline_ns) {
             conn_kill(h, c, "close_timeout");
         } else if (c->state == CS_OPEN) {
@@ -999,10 +1041,10 @@ void sync_close_all(struct sync_hub *h)
             start_close(h, c, WS_CLOSE_GOING_AWAY, "server shutting down");
             if (c->state != CS_DEAD)
                 conn_kill(h, c, "shutdown");
-        } else if (c->state == CS_CLOSING) {
+        } else if (c->state == CS_CLOSING && c->fd >= 0) {
             conn_kill(h, c, "shutdown");
         }
-        /* CS_PENDING: its attach or abort callback still comes and frees it. */
+        /* No socket yet: its attach or abort callback still comes and frees it. */
     }
     pthread_mutex_unlock(&h->mu);
     wake(h);

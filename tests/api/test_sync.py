@@ -533,6 +533,9 @@ def test_connection_limits(store):
             with pytest.raises(websockets.InvalidStatusCode) as e:
                 await connect(s, c.token)
             assert e.value.status_code == 503
+            # The gauge counts them.
+            met = (await http(requests.get, s.url + "/metrics", timeout=30)).text
+            assert "tock_ws_connections 3" in met.splitlines(), met
             # A closed connection frees its slot.
             await a1.close()
             deadline = time.monotonic() + DEADLINE_S
@@ -636,3 +639,124 @@ def test_replicas_each_see_every_change(store):
         if a:
             a.stop()
         mock.stop()
+
+
+# ---------------------------------------------------------------- notifications
+
+
+def insert_outbox_event(server, user, etype, data):
+    """Writes an event into the outbox as a producer of `etype` would (the relay then
+    publishes it): the contract with the notifications role, which emits
+    notification.created on task-updates."""
+    import sqlite3
+    import uuid as uuidlib
+    eid = str(uuidlib.uuid4())
+    ev = {"specversion": "1.0", "id": eid, "source": "tock/test", "type": etype,
+          "time": "2026-01-01T00:00:00.000Z", "subject": "0",
+          "datacontenttype": "application/json", "userid": user.user["id"],
+          "data": {"schema_version": 1, **data}}
+    row = (eid, "task-updates", user.user["id"], int(user.user["id"]), etype, json.dumps(ev),
+           int(time.time() * 1000))
+    db = server.env["TOCK_DB"]
+    if db.startswith("sqlite:"):
+        con = sqlite3.connect(db[len("sqlite:"):], timeout=30)
+        with con:
+            con.execute("INSERT INTO outbox (event_id, topic, msg_key, user_id, type, event_json,"
+                        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+        con.close()
+    else:
+        from conftest import postgres
+        lit = ", ".join("'" + str(v).replace("'", "''") + "'" for v in row)
+        postgres()._run(["psql", "-X", "-q", "-d", db, "-v", "ON_ERROR_STOP=1", "-c",
+                         "INSERT INTO outbox (event_id, topic, msg_key, user_id, type, "
+                         f"event_json, created_at) VALUES ({lit})"])
+    return eid
+
+
+def test_notifications_are_forwarded_and_replayed(store):
+    s = Server(store=store)
+    try:
+        u, other = register(s), register(s)
+        note = {"id": "n-1", "kind": "reminder", "title": "Pay rent is due", "task_id": "7"}
+
+        async def body():
+            ws = await connect(s, u.token)
+            start = (await recv_type(ws, "hello"))["cursor"]
+            wo = await connect(s, other.token)
+            await recv_type(wo, "hello")
+            await asyncio.to_thread(insert_outbox_event, s, u, "notification.created", note)
+            m = await recv_json(ws)
+            assert m["type"] == "notification" and m["notification"] == note, m
+            assert int(m["cursor"]) > int(start)
+            # Types the protocol does not know are not forwarded.
+            await asyncio.to_thread(insert_outbox_event, s, u, "something.else", {"x": 1})
+            await http(u.post, "/api/v1/tasks", {"title": "after"})
+            m2 = await recv_json(ws)
+            assert m2["type"] == "task.sync" and m2["task"]["title"] == "after", m2
+            # The other user got nothing but its own sentinel.
+            await http(other.post, "/api/v1/tasks", {"title": "sentinel"})
+            mo = await recv_json(wo)
+            assert mo["type"] == "task.sync" and mo["task"]["title"] == "sentinel", mo
+            await ws.close()
+            await wo.close()
+            # Resume replays the notification in order with the task change.
+            ws = await connect(s, u.token, since=start)
+            assert (await recv_json(ws))["type"] == "hello"
+            assert (await recv_json(ws)) == m
+            assert (await recv_json(ws)) == m2
+            await ws.close()
+        run(body())
+    finally:
+        s.stop()
+
+
+def test_shutdown_closes_sockets_with_1001(store):
+    s = Server(store=store)
+    stopped = False
+    try:
+        u = register(s)
+
+        async def body():
+            ws = await connect(s, u.token)
+            await recv_type(ws, "hello")
+            await asyncio.to_thread(s.stop)  # SIGTERM; asserts a clean exit, no leaks
+            with pytest.raises(websockets.ConnectionClosed):
+                while True:
+                    await recv_json(ws)
+            assert ws.close_code == 1001, ws.close_code
+        run(body())
+        stopped = True
+    finally:
+        if not stopped:
+            s.stop()
+
+
+def test_sync_role_needs_api_and_valid_settings(tmp_path):
+    env = dict(os.environ, TOCK_DB=f"sqlite:{tmp_path}/t.db", TOCK_LISTEN="127.0.0.1:0",
+               TOCK_JWT_SECRET="x" * 40)
+    r = subprocess.run([TOCK_BIN, "serve", "--roles", "sync"], env=env, capture_output=True,
+                       timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode != 0
+    assert b"role sync needs role api" in r.stderr, r.stderr
+    assert b"Sanitizer" not in r.stderr, r.stderr
+    for var, bad in (("TOCK_WS_MAX_CONNS", "0"), ("TOCK_WS_QUEUE_BYTES", "12x"),
+                     ("TOCK_WS_PING_SECONDS", "-1")):
+        r = subprocess.run([TOCK_BIN, "serve"], env={**env, var: bad}, capture_output=True,
+                           timeout=60, stdin=subprocess.DEVNULL)
+        assert r.returncode != 0
+        assert var.encode() in r.stderr, r.stderr
+        assert b"Sanitizer" not in r.stderr, r.stderr
+
+
+def test_without_the_sync_role_the_route_answers_503(store):
+    s = Server({"TOCK_ROLES": "api,relay,audit"}, store=store)
+    try:
+        u = register(s)
+        key = base64.b64encode(os.urandom(16)).decode()
+        r = requests.get(s.url + "/api/v1/ws", timeout=30,
+                         headers={"Upgrade": "websocket", "Connection": "Upgrade",
+                                  "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key,
+                                  "Authorization": f"Bearer {u.token}"})
+        assert_error(r, 503, "unavailable")
+    finally:
+        s.stop()
