@@ -311,6 +311,38 @@ def test_quiet_hours_hold_until_the_window_ends(nserver):
     assert inbox(c)["items"] == []  # nothing delivered inside quiet hours
 
 
+def test_held_reminder_is_delivered_when_quiet_hours_end(store):
+    """Held in quiet hours by one server; a restart whose clock is past the window's
+    end (TOCK_FAKE_NOW_MS) delivers it at once."""
+    a = Server(store=store)
+    keep_db, a._drop_db = a._drop_db, (lambda: None)
+    try:
+        c = register(a, timezone="Asia/Tokyo")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        tokyo = datetime.timezone(datetime.timedelta(hours=9))  # no DST in Japan
+        start = (now - datetime.timedelta(hours=1)).astimezone(tokyo).strftime("%H:%M")
+        end = (now + datetime.timedelta(hours=2)).astimezone(tokyo).replace(second=0, microsecond=0)
+        c.put("/api/v1/notifications/preferences",
+              {"quiet_start": start, "quiet_end": end.strftime("%H:%M")})
+        t, r = remind_soon(c, title="after the quiet")
+        d = wait_for(lambda: deliveries(c), "the held delivery")
+        assert d[0]["state"] == "pending" and d[0]["send_at"] == iso(int(end.timestamp() * 1000))
+        assert inbox(c)["items"] == []
+        a.stop()
+        b = Server(store=store, extra_env={"TOCK_DB": a.env["TOCK_DB"], "TOCK_DATA_DIR": a.dir,
+                                           "TOCK_FAKE_NOW_MS": str(int(end.timestamp() * 1000) + 60_000)})
+        try:
+            cb = type(c)(b, c.token)
+            items = wait_for(lambda: inbox(cb)["items"], "the released notification")
+            assert [n["title"] for n in items] == ["after the quiet"]
+            sent = deliveries(cb)[0]
+            assert sent["state"] == "sent" and parse_ms(sent["sent_at"]) >= int(end.timestamp() * 1000)
+        finally:
+            b.stop()
+    finally:
+        keep_db()
+
+
 def test_digest_folds_reminders_due_together(nserver):
     c = register(nserver)
     c.put("/api/v1/notifications/preferences", {"digest_seconds": 3})
