@@ -248,5 +248,7 @@ int svc_notify_finish(struct svc *s, struct notify_job *job, bool ok, const char
                       int64_t backoff_ms, int max_attempts);
 /* The earliest send_at of a pending delivery (0: none). */
 int svc_notify_next(struct svc *s, int64_t *send_at);
+/* Recovers deliveries "sending" for longer than lease_ms (see store.h delivery_recover). */
+int svc_notify_recover(struct svc *s, int64_t lease_ms, int64_t *n);
 
 #endif

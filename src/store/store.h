@@ -193,6 +193,13 @@ struct store_ops {
                          struct delivery **out, size_t *n);
     /* The earliest send_at of any pending delivery; 0 when none. */
     int (*delivery_next)(struct store_conn *c, int64_t *send_at);
+    /*
+     * Deliveries left "sending" since before stale_before (the notifier died during
+     * the attempt): webhooks become pending again at now (the receiver dedupes by
+     * delivery id); e-mails become dead (never risk a second e-mail). *n: the count.
+     */
+    int (*delivery_recover)(struct store_conn *c, int64_t stale_before, int64_t now,
+                            int64_t *n);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

@@ -838,4 +838,5 @@ const struct store_ops store_pg_ops = {
     .delivery_update = pg_delivery_update,
     .delivery_list = pg_delivery_list,
     .delivery_next = pg_delivery_next,
+    .delivery_recover = pg_delivery_recover,
 };

@@ -857,4 +857,5 @@ const struct store_ops store_sqlite_ops = {
     .delivery_update = sq_delivery_update,
     .delivery_list = sq_delivery_list,
     .delivery_next = sq_delivery_next,
+    .delivery_recover = sq_delivery_recover,
 };

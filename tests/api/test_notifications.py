@@ -295,6 +295,52 @@ def test_webhook_dead_letters_after_the_last_attempt(nserver):
         hook.stop()
 
 
+def test_webhook_interrupted_by_a_crash_is_retried_after_restart(store):
+    """The notifier dies (SIGKILL) while a webhook request is in flight: the delivery
+    stays "sending"; a restart more than the 10-minute lease later (TOCK_FAKE_NOW_MS)
+    sends it again with the same delivery id."""
+    release = threading.Event()
+    hook = WebhookReceiver([200])
+    orig = hook.httpd.RequestHandlerClass.do_POST
+
+    def hanging_first(self):
+        if not hook.requests:
+            hook.requests.append((dict(self.headers), b"(in flight)"))
+            release.wait(30)
+            return
+        orig(self)
+    hook.httpd.RequestHandlerClass.do_POST = hanging_first
+    a = Server(store=store)
+    keep_db, a._drop_db = a._drop_db, (lambda: None)
+    try:
+        c = register(a)
+        c.put("/api/v1/notifications/preferences", {
+            "channels": ["webhook"], "webhook_url": hook.url, "webhook_secret": SECRET})
+        remind_soon(c)
+        d = wait_for(lambda: [x for x in deliveries(c) if x["state"] == "sending"], "in flight")
+        assert len(hook.requests) == 1
+        a.proc.kill()
+        a.proc.wait()
+        a._out.close()
+        a._err.close()
+        release.set()
+        b = Server(store=store, extra_env={"TOCK_DB": a.env["TOCK_DB"], "TOCK_DATA_DIR": a.dir,
+                                           "TOCK_FAKE_NOW_MS": str(now_ms() + 11 * 60_000)})
+        try:
+            cb = type(c)(b, c.token)
+            sent = wait_for(lambda: [x for x in deliveries(cb) if x["state"] == "sent"], "resent")
+            assert sent[0]["delivery_id"] == d[0]["delivery_id"]
+            assert len(hook.requests) == 2
+            h, body = hook.requests[1]
+            assert h["X-Tock-Delivery"] == d[0]["delivery_id"] and verify(h, body)
+        finally:
+            b.stop()
+    finally:
+        release.set()
+        hook.stop()
+        keep_db()
+
+
 # ---------------------------------------------------------------- quiet hours, digests
 
 def test_quiet_hours_hold_until_the_window_ends(nserver):
