@@ -18,6 +18,9 @@
 
 #define CLAIM_BATCH 50
 #define KICK_RECHECK_MS 30
+/* An attempt takes at most the channel timeout (15 s); one "sending" this long died. */
+#define SENDING_LEASE_MS (10 * 60 * 1000)
+#define RECOVER_EVERY_MS (60 * 1000)
 
 static const char *const topics[] = {"reminders"};
 static const char *const types[] = {"reminder.due"};
@@ -169,14 +172,33 @@ static void wait_ms(struct notifier *nt, int64_t ms)
             break;
 }
 
+static void recover(struct notifier *nt)
+{
+    int64_t n = 0;
+    int rc = svc_notify_recover(nt->svc, SENDING_LEASE_MS, &n);
+    if (rc)
+        log_msg(LOG_WARN, "notifier: recovering interrupted deliveries failed (%s)",
+                tock_strerror(rc));
+    else if (n)
+        log_msg(LOG_WARN, "notifier: %lld deliveries were interrupted while sending "
+                          "(webhooks retried, e-mails not resent)",
+                (long long)n);
+}
+
 static void *run(void *arg)
 {
     struct notifier *nt = arg;
+    int64_t last_recover = 0;
     pthread_mutex_lock(&nt->mu);
     while (!nt->stopping) {
         bool kicked = nt->dirty;
         nt->dirty = false;
         pthread_mutex_unlock(&nt->mu);
+        int64_t mono_ms = clock_mono_ns() / 1000000;
+        if (!last_recover || mono_ms - last_recover >= RECOVER_EVERY_MS) {
+            recover(nt);
+            last_recover = mono_ms;
+        }
         size_t handled = 0;
         int rc = work(nt, &handled);
         int64_t next = 0, sleep_ms = nt->cfg.poll_ms;

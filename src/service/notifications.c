@@ -554,3 +554,19 @@ int svc_notify_next(struct svc *s, int64_t *send_at)
     s->ops->release(c);
     return rc;
 }
+
+int svc_notify_recover(struct svc *s, int64_t lease_ms, int64_t *n)
+{
+    *n = 0;
+    struct store_conn *c;
+    int rc = s->ops->acquire(s->store, &c);
+    if (rc)
+        return rc;
+    if (!(rc = s->ops->begin(c, true))) {
+        int64_t now = clock_now_ms();
+        rc = s->ops->delivery_recover(c, now - lease_ms, now, n);
+        rc = svc_finish(s, c, rc, false);
+    }
+    s->ops->release(c);
+    return rc;
+}

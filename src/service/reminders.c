@@ -358,6 +358,22 @@ static int due_members(struct buf *m, const struct reminder_fire *f)
     return rc ? TOCK_ENOMEM : 0;
 }
 
+/*
+ * Events are written user by user, soonest first: one user's reminder.due events keep
+ * fire order, and concurrent schedulers take the per-user outbox locks (PostgreSQL) in
+ * the same order, so they never deadlock on them.
+ */
+static int cmp_fire(const void *a, const void *b)
+{
+    const struct reminder *x = &((const struct reminder_fire *)a)->r;
+    const struct reminder *y = &((const struct reminder_fire *)b)->r;
+    if (x->user_id != y->user_id)
+        return x->user_id < y->user_id ? -1 : 1;
+    if (x->fire_at != y->fire_at)
+        return x->fire_at < y->fire_at ? -1 : 1;
+    return x->id < y->id ? -1 : x->id > y->id;
+}
+
 int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_ms,
                            size_t *fired)
 {
@@ -373,6 +389,8 @@ int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_m
     struct reminder_fire *v = NULL;
     size_t n = 0;
     rc = s->ops->reminder_claim_due(c, now, limit, late_ms, &v, &n);
+    if (!rc && n > 1)
+        qsort(v, n, sizeof *v, cmp_fire);
     struct buf m = BUF_INIT;
     for (size_t i = 0; !rc && i < n; i++) {
         struct svc_ctx ctx;

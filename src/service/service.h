@@ -301,5 +301,7 @@ int svc_mcp_session_get(struct svc *s, struct svc_ctx *ctx, const char *id,
                         const struct mcp_session_limits *lim, char *version);
 /* Ends the caller's session `id`; TOCK_ENOTFOUND if there is none. */
 int svc_mcp_session_end(struct svc *s, struct svc_ctx *ctx, const char *id);
+/* Recovers deliveries "sending" for longer than lease_ms (see store.h delivery_recover). */
+int svc_notify_recover(struct svc *s, int64_t lease_ms, int64_t *n);
 
 #endif

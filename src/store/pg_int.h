@@ -110,6 +110,7 @@ int pg_delivery_group(struct store_conn *c, int64_t user_id, const char *channel
 int pg_delivery_update(struct store_conn *c, const struct delivery *d);
 int pg_delivery_list(struct store_conn *c, int64_t user_id, int64_t before_id, int limit, struct delivery **out, size_t *n);
 int pg_delivery_next(struct store_conn *c, int64_t *send_at);
+int pg_delivery_recover(struct store_conn *c, int64_t stale_before, int64_t now, int64_t *n);
 
 /* ---- sync: store_pg_sync.c ---- */
 int pg_outbox_seq_of(struct store_conn *c, const char *event_id, int64_t *seq);

@@ -104,5 +104,6 @@ int sq_delivery_group(struct store_conn *c, int64_t user_id, const char *channel
 int sq_delivery_update(struct store_conn *c, const struct delivery *d);
 int sq_delivery_list(struct store_conn *c, int64_t user_id, int64_t before_id, int limit, struct delivery **out, size_t *n);
 int sq_delivery_next(struct store_conn *c, int64_t *send_at);
+int sq_delivery_recover(struct store_conn *c, int64_t stale_before, int64_t now, int64_t *n);
 
 #endif

@@ -267,6 +267,13 @@ struct store_ops {
      */
     int (*mcp_session_prune)(struct store_conn *c, int64_t user_id, int64_t idle_before,
                              int keep);
+    /*
+     * Deliveries left "sending" since before stale_before (the notifier died during
+     * the attempt): webhooks become pending again at now (the receiver dedupes by
+     * delivery id); e-mails become dead (never risk a second e-mail). *n: the count.
+     */
+    int (*delivery_recover)(struct store_conn *c, int64_t stale_before, int64_t now,
+                            int64_t *n);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

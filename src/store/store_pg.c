@@ -980,4 +980,5 @@ const struct store_ops store_pg_ops = {
     .mcp_session_touch = pg_mcp_session_touch,
     .mcp_session_delete = pg_mcp_session_delete,
     .mcp_session_prune = pg_mcp_session_prune,
+    .delivery_recover = pg_delivery_recover,
 };

@@ -341,3 +341,17 @@ int pg_delivery_next(struct store_conn *base, int64_t *send_at)
     PQclear(r);
     return 0;
 }
+
+int pg_delivery_recover(struct store_conn *base, int64_t stale_before, int64_t now, int64_t *n)
+{
+    struct pg_params p = {0};
+    pp_i64(&p, stale_before);
+    pp_i64(&p, now);
+    return pg_exec((struct pg_conn *)base,
+                   "UPDATE notification_deliveries SET state = CASE WHEN channel = 'webhook' "
+                   "THEN 'pending' ELSE 'dead' END, last_error = CASE WHEN channel = 'webhook' "
+                   "THEN 'interrupted while sending; retried' ELSE 'interrupted while sending; "
+                   "not resent so that no message goes out twice' END, send_at = $2, "
+                   "updated_at = $2 WHERE state = 'sending' AND updated_at < $1",
+                   &p, n, "delivery_recover");
+}

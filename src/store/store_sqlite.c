@@ -993,4 +993,5 @@ const struct store_ops store_sqlite_ops = {
     .mcp_session_touch = sq_mcp_session_touch,
     .mcp_session_delete = sq_mcp_session_delete,
     .mcp_session_prune = sq_mcp_session_prune,
+    .delivery_recover = sq_delivery_recover,
 };

@@ -348,3 +348,22 @@ int sq_delivery_next(struct store_conn *base, int64_t *send_at)
     sqlite3_reset(st);
     return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : sq_err(c, rc, "delivery_next");
 }
+
+int sq_delivery_recover(struct store_conn *base, int64_t stale_before, int64_t now, int64_t *n)
+{
+    struct sq_conn *c = sq_active(base);
+    sqlite3_stmt *st = sq_stmt(
+        c, "UPDATE notification_deliveries SET state = CASE WHEN channel = 'webhook' THEN "
+           "'pending' ELSE 'dead' END, last_error = CASE WHEN channel = 'webhook' THEN "
+           "'interrupted while sending; retried' ELSE 'interrupted while sending; not resent "
+           "so that no message goes out twice' END, send_at = ?2, updated_at = ?2 WHERE state "
+           "= 'sending' AND updated_at < ?1");
+    if (!st)
+        return TOCK_ESTORE;
+    sqlite3_bind_int64(st, 1, stale_before);
+    sqlite3_bind_int64(st, 2, now);
+    int rc = sq_exec_stmt(c, st, "delivery_recover");
+    if (!rc)
+        *n = sqlite3_changes(c->db);
+    return rc;
+}

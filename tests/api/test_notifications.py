@@ -295,6 +295,52 @@ def test_webhook_dead_letters_after_the_last_attempt(nserver):
         hook.stop()
 
 
+def test_webhook_interrupted_by_a_crash_is_retried_after_restart(store):
+    """The notifier dies (SIGKILL) while a webhook request is in flight: the delivery
+    stays "sending"; a restart more than the 10-minute lease later (TOCK_FAKE_NOW_MS)
+    sends it again with the same delivery id."""
+    release = threading.Event()
+    hook = WebhookReceiver([200])
+    orig = hook.httpd.RequestHandlerClass.do_POST
+
+    def hanging_first(self):
+        if not hook.requests:
+            hook.requests.append((dict(self.headers), b"(in flight)"))
+            release.wait(30)
+            return
+        orig(self)
+    hook.httpd.RequestHandlerClass.do_POST = hanging_first
+    a = Server(store=store)
+    keep_db, a._drop_db = a._drop_db, (lambda: None)
+    try:
+        c = register(a)
+        c.put("/api/v1/notifications/preferences", {
+            "channels": ["webhook"], "webhook_url": hook.url, "webhook_secret": SECRET})
+        remind_soon(c)
+        d = wait_for(lambda: [x for x in deliveries(c) if x["state"] == "sending"], "in flight")
+        assert len(hook.requests) == 1
+        a.proc.kill()
+        a.proc.wait()
+        a._out.close()
+        a._err.close()
+        release.set()
+        b = Server(store=store, extra_env={"TOCK_DB": a.env["TOCK_DB"], "TOCK_DATA_DIR": a.dir,
+                                           "TOCK_FAKE_NOW_MS": str(now_ms() + 11 * 60_000)})
+        try:
+            cb = type(c)(b, c.token)
+            sent = wait_for(lambda: [x for x in deliveries(cb) if x["state"] == "sent"], "resent")
+            assert sent[0]["delivery_id"] == d[0]["delivery_id"]
+            assert len(hook.requests) == 2
+            h, body = hook.requests[1]
+            assert h["X-Tock-Delivery"] == d[0]["delivery_id"] and verify(h, body)
+        finally:
+            b.stop()
+    finally:
+        release.set()
+        hook.stop()
+        keep_db()
+
+
 # ---------------------------------------------------------------- quiet hours, digests
 
 def test_quiet_hours_hold_until_the_window_ends(nserver):
@@ -309,6 +355,38 @@ def test_quiet_hours_hold_until_the_window_ends(nserver):
     assert len(d) == 1 and d[0]["state"] == "pending" and d[0]["attempts"] == 0
     assert d[0]["send_at"] == iso(int(end_dt.timestamp() * 1000))
     assert inbox(c)["items"] == []  # nothing delivered inside quiet hours
+
+
+def test_held_reminder_is_delivered_when_quiet_hours_end(store):
+    """Held in quiet hours by one server; a restart whose clock is past the window's
+    end (TOCK_FAKE_NOW_MS) delivers it at once."""
+    a = Server(store=store)
+    keep_db, a._drop_db = a._drop_db, (lambda: None)
+    try:
+        c = register(a, timezone="Asia/Tokyo")
+        now = datetime.datetime.now(datetime.timezone.utc)
+        tokyo = datetime.timezone(datetime.timedelta(hours=9))  # no DST in Japan
+        start = (now - datetime.timedelta(hours=1)).astimezone(tokyo).strftime("%H:%M")
+        end = (now + datetime.timedelta(hours=2)).astimezone(tokyo).replace(second=0, microsecond=0)
+        c.put("/api/v1/notifications/preferences",
+              {"quiet_start": start, "quiet_end": end.strftime("%H:%M")})
+        t, r = remind_soon(c, title="after the quiet")
+        d = wait_for(lambda: deliveries(c), "the held delivery")
+        assert d[0]["state"] == "pending" and d[0]["send_at"] == iso(int(end.timestamp() * 1000))
+        assert inbox(c)["items"] == []
+        a.stop()
+        b = Server(store=store, extra_env={"TOCK_DB": a.env["TOCK_DB"], "TOCK_DATA_DIR": a.dir,
+                                           "TOCK_FAKE_NOW_MS": str(int(end.timestamp() * 1000) + 60_000)})
+        try:
+            cb = type(c)(b, c.token)
+            items = wait_for(lambda: inbox(cb)["items"], "the released notification")
+            assert [n["title"] for n in items] == ["after the quiet"]
+            sent = deliveries(cb)[0]
+            assert sent["state"] == "sent" and parse_ms(sent["sent_at"]) >= int(end.timestamp() * 1000)
+        finally:
+            b.stop()
+    finally:
+        keep_db()
 
 
 def test_digest_folds_reminders_due_together(nserver):

@@ -4,7 +4,7 @@
  * SQLite store with a pinned clock: the scheduler's unit fires a due reminder
  * exactly once and marks late ones; a reminder.due event delivered twice through
  * the consumer framework (same id), or re-sent under a new event id, queues one
- * delivery per channel, never two.
+ * delivery per channel, never two; a series' next occurrence gets the offsets.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -270,6 +270,50 @@ static void redelivered_event_queues_one_delivery_per_channel(void **state)
     consumer_free(cons);
 }
 
+/* What the recurrence role does for a next occurrence: copy the offsets. */
+static void copy_offsets_to_the_next_occurrence(void **state)
+{
+    struct fixture *f = *state;
+    clock_set_fixed(utc("2030-01-01T00:00:00Z"));
+    struct reminder_input ri[3] = {{.is_offset = true, .offset_minutes = 30},
+                                   {.is_offset = true, .offset_minutes = 1440},
+                                   {.is_offset = false, .at = "2030-06-01T00:00:00Z"}};
+    struct task_input in;
+    memset(&in, 0, sizeof in);
+    in.set = TI_TITLE | TI_DUE;
+    in.title = "weekly review";
+    in.due = "2030-03-01T10:00";
+    in.reminders = ri;
+    in.nreminders = 3;
+    in.reminders_set = true;
+    struct task a, b;
+    struct tock_error e = {0};
+    assert_int_equal(svc_task_create(&f->svc, &f->ctx, &in, &a, &e), 0);
+    in.due = "2030-03-08";
+    in.reminders_set = false;
+    assert_int_equal(svc_task_create(&f->svc, &f->ctx, &in, &b, &e), 0);
+    struct store_conn *c;
+    assert_int_equal(f->ops->acquire(f->store, &c), 0);
+    assert_int_equal(f->ops->begin(c, true), 0);
+    f->ctx.reminders_changed = false;
+    assert_int_equal(svc_reminders_copy_offsets(&f->svc, c, &f->ctx, a.id, &b), 0);
+    assert_true(f->ctx.reminders_changed);
+    assert_int_equal(f->ops->commit(c), 0);
+    f->ops->release(c);
+    struct reminder *v = NULL;
+    size_t n = 0;
+    assert_int_equal(svc_reminder_list_task(&f->svc, &f->ctx, b.id, &v, &n), 0);
+    assert_int_equal(n, 2); /* the offsets only, not the absolute reminder */
+    /* Date-only due: 09:00 UTC on 2030-03-08, minus 1 day and minus 30 min. */
+    assert_true(v[0].kind == REMINDER_OFFSET && v[0].offset_minutes == 1440);
+    assert_true(v[0].fire_at == utc("2030-03-07T09:00:00Z"));
+    assert_true(v[1].offset_minutes == 30 && v[1].fire_at == utc("2030-03-08T08:30:00Z"));
+    assert_int_equal(v[1].state, REMINDER_PENDING);
+    free(v);
+    task_release(&a);
+    task_release(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +322,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(scheduler_fires_once_and_marks_late, setup, teardown),
         cmocka_unit_test_setup_teardown(redelivered_event_queues_one_delivery_per_channel, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(copy_offsets_to_the_next_occurrence, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
