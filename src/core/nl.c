@@ -502,7 +502,9 @@ static int m_time(struct ctx *c, int i, struct tres *r)
         return -1;
     int h = t->num, mi = 0, j = k + 1;
     bool has_min = false;
-    if (ispu(c, j, ':') && glued(c, j) && glued(c, j + 1)) {
+    int e_;
+    bool dot = ispu(c, j, '.') && glued(c, j) && glued(c, j + 1) && m_ampm(c, j + 2, &e_);
+    if ((ispu(c, j, ':') || dot) && glued(c, j) && glued(c, j + 1)) {
         const struct tok *m = tk(c, j + 1);
         if (m->kind != K_NUM || m->ndig != 2 || m->num > 59)
             return -1;

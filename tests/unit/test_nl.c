@@ -202,6 +202,8 @@ static void times(void **state)
         {NULL, "Pick up at 5 pm", "Pick up", "2026-03-04T17:00"},
         {NULL, "Pick up 5:30pm", "Pick up", "2026-03-04T17:30"},
         {NULL, "Dinner 7 p.m.", "Dinner", "2026-03-04T19:00"},
+        {NULL, "Dinner 7.30pm", "Dinner", "2026-03-04T19:30"},
+        {NULL, "Version 2.30 notes", "Version 2.30 notes", NULL},
         {NULL, "Sync 17:00", "Sync", "2026-03-04T17:00"},
         {NULL, "Sync at 17", "Sync", "2026-03-04T17:00"},
         {NULL, "Stretch at 9", "Stretch", "2026-03-05T09:00"},
