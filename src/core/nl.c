@@ -539,7 +539,10 @@ struct dres {
     bool pm_hint, weak_time;
 };
 
-/* Next date on/after `from` whose day of month is d (skipping months without it). */
+/*
+ * Next date on/after `from` whose day of month is d (skipping months without it).
+ * "on the 15th" searches from tomorrow: the 15th must be ahead (NL.md).
+ */
 static int64_t next_mday(int64_t from, int d)
 {
     int y, m, dd;
@@ -729,7 +732,7 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
         if ((j = m_monthday(c, i, &m, &d, &y)) >= 0)
             return md_date(c, y, m, d, y != 0, &r->day) ? j : -1;
         if ((j = m_mday(c, i + 1, false, &d)) >= 0) {
-            r->day = next_mday(c->today, d);
+            r->day = next_mday(c->today + 1, d);
             return day_ok(r->day) ? j : -1;
         }
         return -1;
@@ -861,7 +864,7 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
         }
         /* "15th" after on/by/due */
         if (after_connector && (j = m_ord(c, i, &v)) >= 0) {
-            r->day = next_mday(c->today, v);
+            r->day = next_mday(c->today + 1, v);
             return day_ok(r->day) ? j : -1;
         }
     }

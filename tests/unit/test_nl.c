@@ -180,7 +180,7 @@ static void month_names_and_numeric(void **state)
         {NULL, "Send invoice 3/1", "Send invoice", "2027-03-01"},
         {NULL, "Doctor 3/20 at 11am", "Doctor", "2026-03-20T11:00"},
         {NULL, "Review budget on the 15th", "Review budget", "2026-03-15"},
-        {NULL, "Review budget on the 4th", "Review budget", "2026-03-04"},
+        {NULL, "Review budget on the 4th", "Review budget", "2026-04-04"}, /* not ahead */
         {NULL, "Review budget the 3rd", "Review budget", "2026-04-03"},
         {NULL, "Submit on 15th", "Submit", "2026-03-15"},
         {"2026-04-05T10:00", "Rent on the 31st", "Rent", "2026-05-31"},
