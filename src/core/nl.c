@@ -72,7 +72,7 @@ static int weekday_of(int w, bool *plural, bool *abbrev)
     } t[] = {
         {W_monday, 0, 0, 0},    {W_mon, 0, 0, 1},        {W_mondays, 0, 1, 0},
         {W_tuesday, 1, 0, 0},   {W_tue, 1, 0, 1},        {W_tues, 1, 0, 1},
-        {W_tuesdays, 1, 1, 0},  {W_wednesday, 2, 0, 0},  {W_wed, 2, 0, 1},
+        {W_tuesdays, 1, 1, 0},  {W_wednesday, 2, 0, 0},  {W_wed, 2, 0, 1},        {W_weds, 2, 0, 1},
         {W_wednesdays, 2, 1, 0}, {W_thursday, 3, 0, 0},  {W_thu, 3, 0, 1},
         {W_thur, 3, 0, 1},      {W_thurs, 3, 0, 1},      {W_thursdays, 3, 1, 0},
         {W_friday, 4, 0, 0},    {W_fri, 4, 0, 1},        {W_fridays, 4, 1, 0},
@@ -1211,7 +1211,14 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         return m_recfollow(c, j, r);
     }
     switch (w) {
-    case W_daily: r->freq = FR_DAILY; break;
+    case W_daily: case W_everyday: r->freq = FR_DAILY; break;
+    case W_nightly:
+        r->freq = FR_DAILY;
+        p->fields |= F_TIME;
+        p->s_time = 1;
+        p->tmin = 20 * 60;
+        p->pm_hint = true;
+        break;
     case W_weekly: r->freq = FR_WEEKLY; break;
     case W_biweekly: case W_fortnightly: r->freq = FR_WEEKLY; r->interval = 2; break;
     case W_monthly: r->freq = FR_MONTHLY; break;

@@ -247,6 +247,10 @@ static void recurrence(void **state)
     static const struct want t[] = {
         {NULL, "Take vitamins every day", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
         {NULL, "Take vitamins daily", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
+        {NULL, "Take vitamins everyday", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
+        {NULL, "Backup nightly at 11", "Backup", "2026-03-04T23:00", 0, 0, "FREQ=DAILY"},
+        {NULL, "Smile every time", "Smile every time", NULL},
+        {NULL, "Swim every weds", "Swim", "2026-03-04", 0, 0, "FREQ=WEEKLY;BYDAY=WE"},
         {NULL, "Vitamins every day at 9am", "Vitamins", "2026-03-05T09:00", 0, 0, "FREQ=DAILY"},
         {NULL, "Standup every weekday at 9am", "Standup", "2026-03-05T09:00", 0, 0,
          "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
