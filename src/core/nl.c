@@ -684,8 +684,8 @@ static int64_t monday_next_week(struct ctx *c)
 }
 
 /*
- * The date expressions (without connector). `bare_ok` allows a lone ordinal
- * ("on 15th") after a connector.
+ * The date expressions (without connector). `after_connector` allows a lone
+ * ordinal ("on 15th") and a bare weekday abbreviation anywhere.
  */
 static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r)
 {
@@ -1676,9 +1676,8 @@ static void tokenize(struct ctx *c)
         /* Any other byte (ASCII punctuation, or a curly quote without its pair). */
         int len = ch >= 0x80 ? 3 : 1;
         t.kind = K_PUNCT;
-        t.ch = ch >= 0x80 ? '"' : (char)ch;
-        if (ch >= 0x80)
-            t.ch = '\x01'; /* an unpaired curly quote: punctuation matching nothing */
+        /* an unpaired curly quote is punctuation that matches nothing */
+        t.ch = ch >= 0x80 ? '\x01' : (char)ch;
         t.b = (uint16_t)(i + len);
         c->t[c->nt++] = t;
         i += len;
@@ -2060,7 +2059,9 @@ static void resolve(struct ctx *c, struct nl_result *out)
             /* no occurrence: the recurrence and its modifiers go back to the title */
             for (int i = 0; i < c->nph; i++)
                 if (i == wrec || (c->ph[i].fields & (F_COMPL | F_END)))
-                    c->ph[i].keep = (c->ph[i].fields & (F_DATE | F_TIME)) && (i == wdate);
+                    c->ph[i].keep = i == wdate || (i == wtime && i != wrec);
+            if (wtime == wrec)
+                has_time = false;
             wrec = -1;
         }
     }
