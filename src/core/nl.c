@@ -1063,6 +1063,7 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
     case W_week: r->freq = FR_WEEKLY; return i + 1;
     case W_month: r->freq = FR_MONTHLY; return i + 1;
     case W_year: r->freq = FR_YEARLY; return i + 1;
+    case W_quarter: r->freq = FR_MONTHLY; r->interval = 3; return i + 1;
     case W_morning: case W_mornings: case W_afternoon: case W_afternoons: case W_evening:
     case W_evenings: case W_night: case W_nights:
         pd = part_of_day(w == W_mornings ? W_morning
@@ -1222,6 +1223,7 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
     case W_weekly: r->freq = FR_WEEKLY; break;
     case W_biweekly: case W_fortnightly: r->freq = FR_WEEKLY; r->interval = 2; break;
     case W_monthly: r->freq = FR_MONTHLY; break;
+    case W_quarterly: r->freq = FR_MONTHLY; r->interval = 3; break;
     case W_yearly: case W_annually: r->freq = FR_YEARLY; break;
     default: break;
     }
@@ -2167,6 +2169,16 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
         for (int t = p->a; t < p->b; t++)
             covered[t] = 1;
         span_push(out, &c, p);
+    }
+    /* A conjunction left between two phrases, or after the last one, joined
+     * nothing of the title: "Check in every weekday at 9 and remind me ...". */
+    for (int k = 1; k < c.nt; k++) {
+        c.steps++;
+        const struct tok *t = &c.t[k];
+        bool conj = (t->kind == K_WORD && (t->w == W_and || t->w == W_then)) ||
+                    (t->kind == K_PUNCT && t->ch == '&');
+        if (conj && !covered[k] && covered[k - 1] && (k + 1 == c.nt || covered[k + 1]))
+            covered[k] = 1;
     }
     build_title(&c, covered, out);
     out->steps = c.steps;

@@ -305,6 +305,10 @@ static void recurrence(void **state)
          "FREQ=MONTHLY;BYDAY=-1FR"},
         {NULL, "Water the ferns every 3 days", "Water the ferns", "2026-03-04", 0, 0,
          "FREQ=DAILY;INTERVAL=3"},
+        {NULL, "Review goals every quarter", "Review goals", "2026-03-04", 0, 0,
+         "FREQ=MONTHLY;INTERVAL=3"},
+        {NULL, "Report quarterly on the 1st", "Report", "2026-04-01", 0, 0,
+         "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"},
         {NULL, "Check alarms every 6 months", "Check alarms", "2026-03-04", 0, 0,
          "FREQ=MONTHLY;INTERVAL=6"},
         {NULL, "Review every 3 months on the 1st at 10am", "Review", "2026-04-01T10:00", 0, 0,
@@ -484,6 +488,10 @@ static void titles_and_quotes(void **state)
         {NULL, "Café ☕ meeting tomorrow", "Café ☕ meeting", "2026-03-05"},
         {NULL, "日本 tomorrow 会議", "日本 会議", "2026-03-05"},
         /* two dates: the first wins, the second stays in the title */
+        {NULL, "Check in every weekday at 9 and remind me 5 minutes before", "Check in",
+         "2026-03-05T09:00", 0, 0, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 0, "5"},
+        {NULL, "Buy milk and eggs tomorrow and", "Buy milk and eggs", "2026-03-05"},
+        {NULL, "Rock and roll", "Rock and roll", NULL},
         {NULL, "Move meeting monday or tuesday", "Move meeting or tuesday", "2026-03-09"},
     };
     CHECK_ALL(t);
