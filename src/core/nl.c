@@ -237,7 +237,7 @@ struct phrase {
     int tagtok;
 };
 
-enum { R_OFFSET, R_AT, R_ABS };
+enum { R_OFFSET, R_AT, R_ABS, R_BEFORE_AT };
 
 struct rem_raw {
     int kind;
@@ -257,6 +257,7 @@ struct ctx {
     int nph;
     struct rem_raw rem[NL_REMINDERS_MAX];
     int nrem;
+    int drop_tok; /* a token no phrase covers that still leaves the title, or -1 */
     uint64_t steps;
     struct local_dt now;
     int64_t today;
@@ -1397,7 +1398,16 @@ static int m_remitem(struct ctx *c, int i, struct rem_raw *r)
     struct tres t;
     struct dres d;
     int j;
-    if ((j = m_dur(c, i, &du)) >= 0 && du.unit != U_MONTH && du.unit != U_YEAR) {
+    /* "the day before", "the week before" */
+    if (isw(c, i, W_the) && (isw(c, i + 1, W_day) || isw(c, i + 1, W_week)) &&
+        (isw(c, i + 2, W_before) || isw(c, i + 2, W_earlier) || isw(c, i + 2, W_prior))) {
+        du.unit = isw(c, i + 1, W_day) ? U_DAY : U_WEEK;
+        du.n = 1;
+        j = i + 2;
+    } else {
+        j = m_dur(c, i, &du);
+    }
+    if (j >= 0 && du.unit != U_MONTH && du.unit != U_YEAR) {
         int64_t mins = du.n * (du.unit == U_MIN ? 1 : du.unit == U_HOUR ? 60
                                                  : du.unit == U_DAY ? 1440 : 10080);
         if (mins > 525600)
@@ -1407,6 +1417,15 @@ static int m_remitem(struct ctx *c, int i, struct rem_raw *r)
         int w = wd(c, j);
         if (w == W_before || w == W_earlier || w == W_ahead || w == W_prior)
             j++;
+        /* "2 days before at 9am": that day at that time */
+        int k;
+        if ((du.unit == U_DAY || du.unit == U_WEEK) && (isw(c, j, W_at) || ispu(c, j, '@')) &&
+            (k = m_time(c, j, &t)) >= 0 && !t.weak) {
+            r->kind = R_BEFORE_AT;
+            r->tmin = t.tmin;
+            r->has_time = true;
+            j = k;
+        }
         return j;
     }
     if ((j = m_time(c, i, &t)) >= 0 && !t.weak) {
@@ -1442,6 +1461,12 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         j = i + 1;
         if (ispu(c, j, ':'))
             j++;
+    } else if ((w == W_with || w == W_set) &&
+               (isw(c, i + 1, W_reminder) ||
+                ((isw(c, i + 1, W_a) || isw(c, i + 1, W_an)) && isw(c, i + 2, W_reminder)))) {
+        j = isw(c, i + 1, W_reminder) ? i + 2 : i + 3;
+        if (ispu(c, j, ':'))
+            j++;
     } else {
         return -1;
     }
@@ -1452,10 +1477,16 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         r.kind = R_OFFSET;
         return rem_push(c, p, &r) ? j + 1 : -1;
     }
-    int k = j, n = 0;
+    int k = j, n = 0, nrem0 = c->nrem;
+    bool after_comma = false;
     while (n < NL_REMINDERS_MAX) {
         int e = m_remitem(c, k, &r);
         if (e < 0 || !rb(c, e))
+            break;
+        /* after a bare comma only an offset or "at TIME" continues the list: in
+         * "remind me 1h before, tomorrow 5pm" the date is the task's */
+        if (after_comma && r.kind != R_OFFSET && r.kind != R_BEFORE_AT &&
+            !isw(c, k, W_at) && !ispu(c, k, '@'))
             break;
         if (!rem_push(c, p, &r))
             return -1;
@@ -1464,7 +1495,18 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         int s = m_sep(c, e);
         if (s < 0)
             break;
+        after_comma = ispu(c, e, ',') && s == e + 1;
         k = s;
+    }
+    /* "remind me at 7pm to call mom": the when is the task's due, the reminder is
+     * at the due time, and "to" goes with "remind me" */
+    if (me && n > 0 && isw(c, j, W_to) && c->drop_tok < 0) {
+        c->nrem = nrem0;
+        p->nrem = 0;
+        memset(&r, 0, sizeof r);
+        r.kind = R_OFFSET;
+        c->drop_tok = j;
+        return rem_push(c, p, &r) ? i + 2 : -1;
     }
     if (n == 0) {
         memset(&r, 0, sizeof r);
@@ -2090,6 +2132,14 @@ static void resolve(struct ctx *c, struct nl_result *out)
             memset(o, 0, sizeof *o);
             if (r->kind == R_OFFSET) {
                 o->offset_minutes = r->offset;
+            } else if (r->kind == R_BEFORE_AT) {
+                if (out->has_due) {
+                    o->is_at = true;
+                    int64_t z = days_from_civil(out->due.year, out->due.month, out->due.day);
+                    set_dt(&o->at, z - r->offset / 1440, true, r->tmin);
+                } else {
+                    o->offset_minutes = r->offset;
+                }
             } else if (r->kind == R_AT) {
                 o->is_at = true;
                 int64_t z;
@@ -2136,6 +2186,7 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
     c.eof.kind = K_EOF;
     c.eof.w = W_NONE;
     c.eof.sp = 1;
+    c.drop_tok = -1;
     size_t ntok_max = len + 1;
     c.t = malloc(ntok_max * sizeof *c.t);
     c.ph = malloc(ntok_max * sizeof *c.ph);
@@ -2170,6 +2221,8 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
             covered[t] = 1;
         span_push(out, &c, p);
     }
+    if (c.drop_tok >= 0)
+        covered[c.drop_tok] = 1;
     /* A conjunction left between two phrases, or after the last one, joined
      * nothing of the title: "Check in every weekday at 9 and remind me ...". */
     for (int k = 1; k < c.nt; k++) {

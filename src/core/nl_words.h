@@ -23,14 +23,14 @@
     X(notify) X(nov) X(november) X(now) X(o) X(occurrences) X(oct) X(october) X(of) X(on) \
     X(one) X(other) X(p) X(pm) X(prio) X(prior) X(priority) X(quarter) X(quarterly) X(rd) \
     X(remind) X(reminder) X(sat) X(saturday) X(saturdays) X(second) X(sep) X(sept) \
-    X(september) X(seven) X(seventeen) X(seventh) X(six) X(sixteen) X(sixth) X(sixty) X(st) \
-    X(starting) X(sun) X(sunday) X(sundays) X(task) X(tasks) X(ten) X(tenth) X(th) X(the) \
-    X(then) X(third) X(thirteen) X(thirty) X(this) X(three) X(through) X(thru) X(thu) \
-    X(thur) X(thurs) X(thursday) X(thursdays) X(til) X(till) X(time) X(times) X(tmr) \
+    X(september) X(set) X(seven) X(seventeen) X(seventh) X(six) X(sixteen) X(sixth) \
+    X(sixty) X(st) X(starting) X(sun) X(sunday) X(sundays) X(task) X(tasks) X(ten) X(tenth) \
+    X(th) X(the) X(then) X(third) X(thirteen) X(thirty) X(this) X(three) X(through) X(thru) \
+    X(thu) X(thur) X(thurs) X(thursday) X(thursdays) X(til) X(till) X(time) X(times) X(tmr) \
     X(tmrw) X(tmw) X(to) X(today) X(todo) X(tomorrow) X(tonight) X(top) X(tue) X(tues) \
     X(tuesday) X(tuesdays) X(twelfth) X(twelve) X(twenty) X(two) X(until) X(urgent) X(w) \
     X(wed) X(wednesday) X(wednesdays) X(weds) X(week) X(weekday) X(weekdays) X(weekend) \
-    X(weekends) X(weekly) X(weeks) X(within) X(wk) X(wks) X(workday) X(workdays) X(y) \
-    X(year) X(yearly) X(years) X(yr) X(yrs)
+    X(weekends) X(weekly) X(weeks) X(with) X(within) X(wk) X(wks) X(workday) X(workdays) \
+    X(y) X(year) X(yearly) X(years) X(yr) X(yrs)
 
 #endif
