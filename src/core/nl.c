@@ -1936,12 +1936,31 @@ static void build_title(struct ctx *c, const uint8_t *covered, struct nl_result 
     size_t n = 0;
     bool gap = false;
     char *o = out->title;
+    /* a bracket pair that only held removed phrases goes too: "Call mom (tomorrow)" */
+    size_t open_at = 0;
+    char open_ch = 0;
+    bool open_removed = false;
     for (int i = 0; i < c->nt; i++) {
         c->steps++;
         const struct tok *t = &c->t[i];
         if (covered[i]) {
             gap = true;
+            open_removed = true;
             continue;
+        }
+        if (t->kind == K_PUNCT && open_ch && open_removed &&
+            t->ch == (open_ch == '(' ? ')' : ']')) {
+            n = open_at;
+            open_ch = 0;
+            gap = true;
+            continue;
+        }
+        if (t->kind == K_PUNCT && (t->ch == '(' || t->ch == '[')) {
+            open_at = n;
+            open_ch = t->ch;
+            open_removed = false;
+        } else {
+            open_ch = 0;
         }
         /* "Call mom, tomorrow, about": the phrase's commas collapse into one */
         if (gap && t->kind == K_PUNCT && attach_left(t->ch) && n > 0 && o[n - 1] == t->ch)

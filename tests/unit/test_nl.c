@@ -506,6 +506,9 @@ static void titles_and_quotes(void **state)
          "2026-03-05T09:00", 0, 0, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 0, "5"},
         {NULL, "Buy milk and eggs tomorrow and", "Buy milk and eggs", "2026-03-05"},
         {NULL, "Rock and roll", "Rock and roll", NULL},
+        {NULL, "Call mom (tomorrow) about it", "Call mom about it", "2026-03-05"},
+        {NULL, "Call mom [p1]", "Call mom", NULL, "urgent"},
+        {NULL, "Keep () and [] here", "Keep () and [] here", NULL},
         {NULL, "Move meeting monday or tuesday", "Move meeting or tuesday", "2026-03-09"},
     };
     CHECK_ALL(t);
