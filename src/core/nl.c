@@ -1368,10 +1368,14 @@ static int m_prio(struct ctx *c, int i, struct phrase *p)
         return i + 2;
     }
     p->s_prio = 1;
+    int j = i + 1;
+    if (w == W_very && (isw(c, j, W_urgent) || isw(c, j, W_important))) {
+        w = wd(c, j); /* "very important" */
+        j++;
+    }
     if (w == W_urgent || w == W_asap || w == W_important) {
         p->prio = w == W_important ? PRIO_HIGH : PRIO_URGENT;
         /* "urgent!" / "asap!!": the exclamation marks belong to the word */
-        int j = i + 1;
         for (int k = 0; k < 3 && ispu(c, j, '!') && glued(c, j); k++)
             j++;
         return j;

@@ -28,9 +28,9 @@
     X(th) X(the) X(then) X(third) X(thirteen) X(thirty) X(this) X(three) X(through) X(thru) \
     X(thu) X(thur) X(thurs) X(thursday) X(thursdays) X(til) X(till) X(time) X(times) X(tmr) \
     X(tmrw) X(tmw) X(to) X(today) X(todo) X(tomorrow) X(tonight) X(top) X(tue) X(tues) \
-    X(tuesday) X(tuesdays) X(twelfth) X(twelve) X(twenty) X(two) X(until) X(urgent) X(w) \
-    X(wed) X(wednesday) X(wednesdays) X(weds) X(week) X(weekday) X(weekdays) X(weekend) \
-    X(weekends) X(weekly) X(weeks) X(with) X(within) X(wk) X(wks) X(workday) X(workdays) \
-    X(y) X(year) X(yearly) X(years) X(yr) X(yrs)
+    X(tuesday) X(tuesdays) X(twelfth) X(twelve) X(twenty) X(two) X(until) X(urgent) X(very) \
+    X(w) X(wed) X(wednesday) X(wednesdays) X(weds) X(week) X(weekday) X(weekdays) \
+    X(weekend) X(weekends) X(weekly) X(weeks) X(with) X(within) X(wk) X(wks) X(workday) \
+    X(workdays) X(y) X(year) X(yearly) X(years) X(yr) X(yrs)
 
 #endif

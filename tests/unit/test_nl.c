@@ -386,6 +386,8 @@ static void priorities(void **state)
         {NULL, "Update resume important", "Update resume", NULL, "high"},
         {NULL, "Fix urgent bug in login", "Fix bug in login", NULL, "urgent"},
         {NULL, "Important: renew lease", "renew lease", NULL, "high"},
+        {NULL, "Very important: renew visa", "renew visa", NULL, "high"},
+        {NULL, "Fix bug (priority: high)", "Fix bug", NULL, "high"},
         /* an explicit marker beats a word; of two explicit ones the first wins */
         {NULL, "Urgent: fix the server p3", "Urgent: fix the server", NULL, "medium"},
         {NULL, "Fix !high bug p4", "Fix bug p4", NULL, "high"},
