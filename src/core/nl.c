@@ -72,12 +72,13 @@ static int weekday_of(int w, bool *plural, bool *abbrev)
     } t[] = {
         {W_monday, 0, 0, 0},    {W_mon, 0, 0, 1},        {W_mondays, 0, 1, 0},
         {W_tuesday, 1, 0, 0},   {W_tue, 1, 0, 1},        {W_tues, 1, 0, 1},
-        {W_tuesdays, 1, 1, 0},  {W_wednesday, 2, 0, 0},  {W_wed, 2, 0, 1},        {W_weds, 2, 0, 1},
-        {W_wednesdays, 2, 1, 0}, {W_thursday, 3, 0, 0},  {W_thu, 3, 0, 1},
-        {W_thur, 3, 0, 1},      {W_thurs, 3, 0, 1},      {W_thursdays, 3, 1, 0},
-        {W_friday, 4, 0, 0},    {W_fri, 4, 0, 1},        {W_fridays, 4, 1, 0},
-        {W_saturday, 5, 0, 0},  {W_sat, 5, 0, 1},        {W_saturdays, 5, 1, 0},
-        {W_sunday, 6, 0, 0},    {W_sun, 6, 0, 1},        {W_sundays, 6, 1, 0},
+        {W_tuesdays, 1, 1, 0},  {W_wednesday, 2, 0, 0},  {W_wed, 2, 0, 1},
+        {W_weds, 2, 0, 1},      {W_wednesdays, 2, 1, 0}, {W_thursday, 3, 0, 0},
+        {W_thu, 3, 0, 1},       {W_thur, 3, 0, 1},       {W_thurs, 3, 0, 1},
+        {W_thursdays, 3, 1, 0}, {W_friday, 4, 0, 0},     {W_fri, 4, 0, 1},
+        {W_fridays, 4, 1, 0},   {W_saturday, 5, 0, 0},   {W_sat, 5, 0, 1},
+        {W_saturdays, 5, 1, 0}, {W_sunday, 6, 0, 0},     {W_sun, 6, 0, 1},
+        {W_sundays, 6, 1, 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (t[i].w == w) {
@@ -94,69 +95,132 @@ static int weekday_of(int w, bool *plural, bool *abbrev)
 static int month_of(int w)
 {
     switch (w) {
-    case W_january: case W_jan: return 1;
-    case W_february: case W_feb: return 2;
-    case W_march: case W_mar: return 3;
-    case W_april: case W_apr: return 4;
-    case W_may: return 5;
-    case W_june: case W_jun: return 6;
-    case W_july: case W_jul: return 7;
-    case W_august: case W_aug: return 8;
-    case W_september: case W_sep: case W_sept: return 9;
-    case W_october: case W_oct: return 10;
-    case W_november: case W_nov: return 11;
-    case W_december: case W_dec: return 12;
-    default: return 0;
+    case W_january:
+    case W_jan:
+        return 1;
+    case W_february:
+    case W_feb:
+        return 2;
+    case W_march:
+    case W_mar:
+        return 3;
+    case W_april:
+    case W_apr:
+        return 4;
+    case W_may:
+        return 5;
+    case W_june:
+    case W_jun:
+        return 6;
+    case W_july:
+    case W_jul:
+        return 7;
+    case W_august:
+    case W_aug:
+        return 8;
+    case W_september:
+    case W_sep:
+    case W_sept:
+        return 9;
+    case W_october:
+    case W_oct:
+        return 10;
+    case W_november:
+    case W_nov:
+        return 11;
+    case W_december:
+    case W_dec:
+        return 12;
+    default:
+        return 0;
     }
 }
 
 static int numword_of(int w)
 {
     switch (w) {
-    case W_one: return 1;
-    case W_two: return 2;
-    case W_three: return 3;
-    case W_four: return 4;
-    case W_five: return 5;
-    case W_six: return 6;
-    case W_seven: return 7;
-    case W_eight: return 8;
-    case W_nine: return 9;
-    case W_ten: return 10;
-    case W_eleven: return 11;
-    case W_twelve: return 12;
-    case W_thirteen: return 13;
-    case W_fourteen: return 14;
-    case W_fifteen: return 15;
-    case W_sixteen: return 16;
-    case W_seventeen: return 17;
-    case W_eighteen: return 18;
-    case W_nineteen: return 19;
-    case W_twenty: return 20;
-    case W_thirty: return 30;
-    case W_forty: return 40;
-    case W_fifty: return 50;
-    case W_sixty: return 60;
-    default: return 0;
+    case W_one:
+        return 1;
+    case W_two:
+        return 2;
+    case W_three:
+        return 3;
+    case W_four:
+        return 4;
+    case W_five:
+        return 5;
+    case W_six:
+        return 6;
+    case W_seven:
+        return 7;
+    case W_eight:
+        return 8;
+    case W_nine:
+        return 9;
+    case W_ten:
+        return 10;
+    case W_eleven:
+        return 11;
+    case W_twelve:
+        return 12;
+    case W_thirteen:
+        return 13;
+    case W_fourteen:
+        return 14;
+    case W_fifteen:
+        return 15;
+    case W_sixteen:
+        return 16;
+    case W_seventeen:
+        return 17;
+    case W_eighteen:
+        return 18;
+    case W_nineteen:
+        return 19;
+    case W_twenty:
+        return 20;
+    case W_thirty:
+        return 30;
+    case W_forty:
+        return 40;
+    case W_fifty:
+        return 50;
+    case W_sixty:
+        return 60;
+    default:
+        return 0;
     }
 }
 
 static int ordword_of(int w)
 {
     switch (w) {
-    case W_first: return 1;
-    case W_second: return 2;
-    case W_third: return 3;
-    case W_fourth: return 4;
-    case W_fifth: return 5;
-    case W_sixth: return 6;
-    case W_seventh: return 7;
-    case W_eighth: return 8;
-    case W_ninth: return 9;
-    case W_tenth: return 10;
-    case W_eleventh: return 11;
-    case W_twelfth: return 12;
-    default: return 0;
+    case W_first:
+        return 1;
+    case W_second:
+        return 2;
+    case W_third:
+        return 3;
+    case W_fourth:
+        return 4;
+    case W_fifth:
+        return 5;
+    case W_sixth:
+        return 6;
+    case W_seventh:
+        return 7;
+    case W_eighth:
+        return 8;
+    case W_ninth:
+        return 9;
+    case W_tenth:
+        return 10;
+    case W_eleventh:
+        return 11;
+    case W_twelfth:
+        return 12;
+    default:
+        return 0;
     }
 }
 
@@ -165,13 +229,40 @@ enum unit { U_NONE = 0, U_MIN, U_HOUR, U_DAY, U_WEEK, U_MONTH, U_YEAR };
 static int unit_of(int w)
 {
     switch (w) {
-    case W_m: case W_min: case W_mins: case W_minute: case W_minutes: return U_MIN;
-    case W_h: case W_hr: case W_hrs: case W_hour: case W_hours: return U_HOUR;
-    case W_d: case W_day: case W_days: return U_DAY;
-    case W_w: case W_wk: case W_wks: case W_week: case W_weeks: return U_WEEK;
-    case W_mo: case W_month: case W_months: return U_MONTH;
-    case W_y: case W_yr: case W_yrs: case W_year: case W_years: return U_YEAR;
-    default: return U_NONE;
+    case W_m:
+    case W_min:
+    case W_mins:
+    case W_minute:
+    case W_minutes:
+        return U_MIN;
+    case W_h:
+    case W_hr:
+    case W_hrs:
+    case W_hour:
+    case W_hours:
+        return U_HOUR;
+    case W_d:
+    case W_day:
+    case W_days:
+        return U_DAY;
+    case W_w:
+    case W_wk:
+    case W_wks:
+    case W_week:
+    case W_weeks:
+        return U_WEEK;
+    case W_mo:
+    case W_month:
+    case W_months:
+        return U_MONTH;
+    case W_y:
+    case W_yr:
+    case W_yrs:
+    case W_year:
+    case W_years:
+        return U_YEAR;
+    default:
+        return U_NONE;
     }
 }
 
@@ -180,13 +271,13 @@ static int unit_of(int w)
 enum { K_EOF = 0, K_WORD, K_NUM, K_PUNCT, K_TAG, K_QUOTE };
 
 struct tok {
-    uint16_t a, b;  /* byte range */
+    uint16_t a, b; /* byte range */
     uint8_t kind;
-    uint8_t sp;     /* whitespace (or the start) before it */
-    int16_t w;      /* K_WORD: keyword id or W_NONE */
-    int32_t num;    /* K_NUM: value, -1 if more than 6 digits */
+    uint8_t sp;  /* whitespace (or the start) before it */
+    int16_t w;   /* K_WORD: keyword id or W_NONE */
+    int32_t num; /* K_NUM: value, -1 if more than 6 digits */
     uint8_t ndig;
-    char ch;        /* K_PUNCT */
+    char ch; /* K_PUNCT */
 };
 
 /* ---- phrases ---- */
@@ -221,16 +312,16 @@ enum {
 struct phrase {
     uint16_t a, b; /* token range [a, b) */
     uint16_t fields;
-    uint8_t kind;  /* nl_span_kind */
+    uint8_t kind;                  /* nl_span_kind */
     uint8_t s_time, s_rec, s_prio; /* strengths: 2 explicit, 1 weak */
     bool keep;
-    int64_t day;   /* F_DATE: days since 1970-01-01 */
-    int tmin;      /* F_TIME: minute of the day */
-    bool pm_hint;  /* evening words: a bare "at 7" near them means 19:00 */
-    bool bare;     /* a time without am/pm that could be read as pm */
+    int64_t day;  /* F_DATE: days since 1970-01-01 */
+    int tmin;     /* F_TIME: minute of the day */
+    bool pm_hint; /* evening words: a bare "at 7" near them means 19:00 */
+    bool bare;    /* a time without am/pm that could be read as pm */
     struct rec rec;
     int prio;
-    int count;     /* F_END: COUNT, or 0 with until */
+    int count; /* F_END: COUNT, or 0 with until */
     int64_t until;
     int for_n, for_unit; /* F_END: "for 2 weeks" (resolved against the first due) */
     int rem0, nrem;
@@ -454,11 +545,17 @@ static int part_of_day(int w, bool *pm)
 {
     *pm = true;
     switch (w) {
-    case W_morning: *pm = false; return 9 * 60;
-    case W_afternoon: return 15 * 60;
-    case W_evening: return 18 * 60;
-    case W_night: return 20 * 60;
-    default: return -1;
+    case W_morning:
+        *pm = false;
+        return 9 * 60;
+    case W_afternoon:
+        return 15 * 60;
+    case W_evening:
+        return 18 * 60;
+    case W_night:
+        return 20 * 60;
+    default:
+        return -1;
     }
 }
 
@@ -630,8 +727,7 @@ struct dur {
 static int m_dur(struct ctx *c, int i, struct dur *d)
 {
     int v, j;
-    if (isw(c, i, W_half) && (isw(c, i + 1, W_an) || isw(c, i + 1, W_a)) &&
-        isw(c, i + 2, W_hour)) {
+    if (isw(c, i, W_half) && (isw(c, i + 1, W_an) || isw(c, i + 1, W_a)) && isw(c, i + 2, W_hour)) {
         d->unit = U_MIN;
         d->n = 30;
         return i + 3;
@@ -651,10 +747,18 @@ static bool dur_apply(struct ctx *c, const struct dur *d, struct dres *r)
 {
     memset(r, 0, sizeof *r);
     switch (d->unit) {
-    case U_DAY: r->day = c->today + d->n; break;
-    case U_WEEK: r->day = c->today + 7 * d->n; break;
-    case U_MONTH: r->day = add_months(c->today, d->n); break;
-    case U_YEAR: r->day = add_months(c->today, 12 * d->n); break;
+    case U_DAY:
+        r->day = c->today + d->n;
+        break;
+    case U_WEEK:
+        r->day = c->today + 7 * d->n;
+        break;
+    case U_MONTH:
+        r->day = add_months(c->today, d->n);
+        break;
+    case U_YEAR:
+        r->day = add_months(c->today, 12 * d->n);
+        break;
     default: {
         int64_t ms;
         if (tz_local_to_utc(c->zone, &c->now, &ms))
@@ -695,8 +799,15 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
     bool plural, abbrev;
     struct dur du;
     switch (w) {
-    case W_today: r->day = c->today; return i + 1;
-    case W_tomorrow: case W_tmr: case W_tmrw: case W_tmw: r->day = c->today + 1; return i + 1;
+    case W_today:
+        r->day = c->today;
+        return i + 1;
+    case W_tomorrow:
+    case W_tmr:
+    case W_tmrw:
+    case W_tmw:
+        r->day = c->today + 1;
+        return i + 1;
     case W_tonight:
         r->day = c->today;
         r->has_time = r->weak_time = r->pm_hint = true;
@@ -737,7 +848,9 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
             return day_ok(r->day) ? j : -1;
         }
         return -1;
-    case W_this: case W_next: case W_coming: {
+    case W_this:
+    case W_next:
+    case W_coming: {
         int w2 = wd(c, i + 1);
         int dd = weekday_of(w2, &plural, &abbrev);
         if (dd >= 0 && !plural) {
@@ -774,7 +887,8 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
     case W_weekend:
         r->day = c->today + (5 - wday(c->today) + 7) % 7;
         return i + 1;
-    case W_end: case W_eom: {
+    case W_end:
+    case W_eom: {
         j = i + 1;
         int what = W_month;
         if (w == W_end) {
@@ -798,12 +912,13 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
             return -1;
         return j;
     }
-    case W_in: case W_within:
-        if ((j = m_dur(c, i + 1, &du)) < 0 || du.n < 1 || du.n > 100000 ||
-            !dur_apply(c, &du, r))
+    case W_in:
+    case W_within:
+        if ((j = m_dur(c, i + 1, &du)) < 0 || du.n < 1 || du.n > 100000 || !dur_apply(c, &du, r))
             return -1;
         return j;
-    default: break;
+    default:
+        break;
     }
     int dd = weekday_of(w, &plural, &abbrev);
     if (dd >= 0 && !plural) {
@@ -970,11 +1085,16 @@ static void rec_weekdays(struct rec *r, bool weekend)
 static int unit_freq(int u)
 {
     switch (u) {
-    case U_DAY: return FR_DAILY;
-    case U_WEEK: return FR_WEEKLY;
-    case U_MONTH: return FR_MONTHLY;
-    case U_YEAR: return FR_YEARLY;
-    default: return FR_NONE;
+    case U_DAY:
+        return FR_DAILY;
+    case U_WEEK:
+        return FR_WEEKLY;
+    case U_MONTH:
+        return FR_MONTHLY;
+    case U_YEAR:
+        return FR_YEARLY;
+    default:
+        return FR_NONE;
     }
 }
 
@@ -1050,8 +1170,13 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
     bool pm;
     int pd;
     switch (w) {
-    case W_day: r->freq = FR_DAILY; return i + 1;
-    case W_weekday: case W_weekdays: case W_workday: case W_workdays:
+    case W_day:
+        r->freq = FR_DAILY;
+        return i + 1;
+    case W_weekday:
+    case W_weekdays:
+    case W_workday:
+    case W_workdays:
         rec_weekdays(r, false);
         return i + 1;
     case W_business:
@@ -1060,17 +1185,36 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
             return i + 2;
         }
         return -1;
-    case W_weekend: case W_weekends: rec_weekdays(r, true); return i + 1;
-    case W_week: r->freq = FR_WEEKLY; return i + 1;
-    case W_month: r->freq = FR_MONTHLY; return i + 1;
-    case W_year: r->freq = FR_YEARLY; return i + 1;
-    case W_quarter: r->freq = FR_MONTHLY; r->interval = 3; return i + 1;
-    case W_morning: case W_mornings: case W_afternoon: case W_afternoons: case W_evening:
-    case W_evenings: case W_night: case W_nights:
-        pd = part_of_day(w == W_mornings ? W_morning
+    case W_weekend:
+    case W_weekends:
+        rec_weekdays(r, true);
+        return i + 1;
+    case W_week:
+        r->freq = FR_WEEKLY;
+        return i + 1;
+    case W_month:
+        r->freq = FR_MONTHLY;
+        return i + 1;
+    case W_year:
+        r->freq = FR_YEARLY;
+        return i + 1;
+    case W_quarter:
+        r->freq = FR_MONTHLY;
+        r->interval = 3;
+        return i + 1;
+    case W_morning:
+    case W_mornings:
+    case W_afternoon:
+    case W_afternoons:
+    case W_evening:
+    case W_evenings:
+    case W_night:
+    case W_nights:
+        pd = part_of_day(w == W_mornings     ? W_morning
                          : w == W_afternoons ? W_afternoon
-                         : w == W_evenings ? W_evening
-                         : w == W_nights ? W_night : w,
+                         : w == W_evenings   ? W_evening
+                         : w == W_nights     ? W_night
+                                             : w,
                          &pm);
         r->freq = FR_DAILY;
         p->fields |= F_TIME;
@@ -1091,7 +1235,8 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
         }
         return -1;
     }
-    default: break;
+    default:
+        break;
     }
     if ((j = m_wdlist(c, i, r)) >= 0) {
         r->freq = FR_WEEKLY;
@@ -1213,7 +1358,10 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         return m_recfollow(c, j, r);
     }
     switch (w) {
-    case W_daily: case W_everyday: r->freq = FR_DAILY; break;
+    case W_daily:
+    case W_everyday:
+        r->freq = FR_DAILY;
+        break;
     case W_nightly:
         r->freq = FR_DAILY;
         p->fields |= F_TIME;
@@ -1221,12 +1369,27 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         p->tmin = 20 * 60;
         p->pm_hint = true;
         break;
-    case W_weekly: r->freq = FR_WEEKLY; break;
-    case W_biweekly: case W_fortnightly: r->freq = FR_WEEKLY; r->interval = 2; break;
-    case W_monthly: r->freq = FR_MONTHLY; break;
-    case W_quarterly: r->freq = FR_MONTHLY; r->interval = 3; break;
-    case W_yearly: case W_annually: r->freq = FR_YEARLY; break;
-    default: break;
+    case W_weekly:
+        r->freq = FR_WEEKLY;
+        break;
+    case W_biweekly:
+    case W_fortnightly:
+        r->freq = FR_WEEKLY;
+        r->interval = 2;
+        break;
+    case W_monthly:
+        r->freq = FR_MONTHLY;
+        break;
+    case W_quarterly:
+        r->freq = FR_MONTHLY;
+        r->interval = 3;
+        break;
+    case W_yearly:
+    case W_annually:
+        r->freq = FR_YEARLY;
+        break;
+    default:
+        break;
     }
     if (r->freq) {
         p->s_rec = 1;
@@ -1320,11 +1483,20 @@ static int m_recmod(struct ctx *c, int i, struct phrase *p)
 static int prio_word(int w)
 {
     switch (w) {
-    case W_urgent: case W_top: case W_highest: return PRIO_URGENT;
-    case W_high: return PRIO_HIGH;
-    case W_medium: case W_med: case W_normal: return PRIO_MEDIUM;
-    case W_low: return PRIO_LOW;
-    default: return -1;
+    case W_urgent:
+    case W_top:
+    case W_highest:
+        return PRIO_URGENT;
+    case W_high:
+        return PRIO_HIGH;
+    case W_medium:
+    case W_med:
+    case W_normal:
+        return PRIO_MEDIUM;
+    case W_low:
+        return PRIO_LOW;
+    default:
+        return -1;
     }
 }
 
@@ -1412,8 +1584,10 @@ static int m_remitem(struct ctx *c, int i, struct rem_raw *r)
         j = m_dur(c, i, &du);
     }
     if (j >= 0 && du.unit != U_MONTH && du.unit != U_YEAR) {
-        int64_t mins = du.n * (du.unit == U_MIN ? 1 : du.unit == U_HOUR ? 60
-                                                 : du.unit == U_DAY ? 1440 : 10080);
+        int64_t mins = du.n * (du.unit == U_MIN    ? 1
+                               : du.unit == U_HOUR ? 60
+                               : du.unit == U_DAY  ? 1440
+                                                   : 10080);
         if (mins > 525600)
             return -1;
         r->kind = R_OFFSET;
@@ -1489,8 +1663,8 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
             break;
         /* after a bare comma only an offset or "at TIME" continues the list: in
          * "remind me 1h before, tomorrow 5pm" the date is the task's */
-        if (after_comma && r.kind != R_OFFSET && r.kind != R_BEFORE_AT &&
-            !isw(c, k, W_at) && !ispu(c, k, '@'))
+        if (after_comma && r.kind != R_OFFSET && r.kind != R_BEFORE_AT && !isw(c, k, W_at) &&
+            !ispu(c, k, '@'))
             break;
         if (!rem_push(c, p, &r))
             return -1;
@@ -1848,16 +2022,16 @@ static bool rec_match(const struct rec *r, int64_t z)
 
 static const char *const day_codes[] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
 
-static void rrule_build(const struct rec *r, const struct phrase *end, bool timed,
-                        const char *zone, char *out, size_t cap)
+static void rrule_build(const struct rec *r, const struct phrase *end, bool timed, const char *zone,
+                        char *out, size_t cap)
 {
     static const char *const freq[] = {"", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"};
     size_t n = 0;
-#define PUT(...)                                                                         \
-    do {                                                                                 \
-        int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                \
-        if (w_ > 0)                                                                      \
-            n = (size_t)w_ < cap - n ? n + (size_t)w_ : cap - 1;                         \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                          \
+        if (w_ > 0)                                                                                \
+            n = (size_t)w_ < cap - n ? n + (size_t)w_ : cap - 1;                                   \
     } while (0)
     PUT("FREQ=%s", freq[r->freq]);
     if (r->interval > 1)
@@ -1926,8 +2100,7 @@ static bool span_push(struct nl_result *out, const struct ctx *c, const struct p
 
 static bool attach_left(char ch)
 {
-    return ch == ',' || ch == '.' || ch == ';' || ch == ':' || ch == '!' || ch == '?' ||
-           ch == ')';
+    return ch == ',' || ch == '.' || ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == ')';
 }
 
 static bool trim_char(unsigned char ch)
@@ -2110,9 +2283,11 @@ static void resolve(struct ctx *c, struct nl_result *out)
                         endp.count = endp.for_n;
                     } else {
                         int64_t n = endp.for_n;
-                        endp.until = endp.for_unit == U_DAY    ? first + n - 1
-                                     : endp.for_unit == U_WEEK ? first + 7 * n - 1
-                                     : add_months(first, endp.for_unit == U_MONTH ? n : 12 * n) - 1;
+                        endp.until =
+                            endp.for_unit == U_DAY ? first + n - 1
+                            : endp.for_unit == U_WEEK
+                                ? first + 7 * n - 1
+                                : add_months(first, endp.for_unit == U_MONTH ? n : 12 * n) - 1;
                     }
                 }
             }
@@ -2267,13 +2442,21 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
 const char *nl_span_kind_name(int kind)
 {
     switch (kind) {
-    case NL_SPAN_DATE: return "date";
-    case NL_SPAN_TIME: return "time";
-    case NL_SPAN_RECURRENCE: return "recurrence";
-    case NL_SPAN_PRIORITY: return "priority";
-    case NL_SPAN_TAG: return "tag";
-    case NL_SPAN_REMINDER: return "reminder";
-    case NL_SPAN_COMMAND: return "command";
-    default: return "other";
+    case NL_SPAN_DATE:
+        return "date";
+    case NL_SPAN_TIME:
+        return "time";
+    case NL_SPAN_RECURRENCE:
+        return "recurrence";
+    case NL_SPAN_PRIORITY:
+        return "priority";
+    case NL_SPAN_TAG:
+        return "tag";
+    case NL_SPAN_REMINDER:
+        return "reminder";
+    case NL_SPAN_COMMAND:
+        return "command";
+    default:
+        return "other";
     }
 }
