@@ -24,12 +24,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)                                                                        \
-    do {                                                                                \
-        if (!(c)) {                                                                     \
-            fprintf(stderr, "fuzz_nl: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c); \
-            abort();                                                                    \
-        }                                                                               \
+#define CHECK(c)                                                                                   \
+    do {                                                                                           \
+        if (!(c)) {                                                                                \
+            fprintf(stderr, "fuzz_nl: %s:%d: check failed: %s\n", __FILE__, __LINE__, #c);         \
+            abort();                                                                               \
+        }                                                                                          \
     } while (0)
 
 static bool utf8_valid(const unsigned char *s, size_t n)
@@ -57,12 +57,11 @@ static bool dt_valid(const struct local_dt *t)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static const char *const zones[] = {"America/New_York", "UTC", "Europe/London",
-                                        "Asia/Kolkata", "Australia/Lord_Howe",
-                                        "Pacific/Chatham"};
-    static const char *const days[] = {"2026-03-04", "2026-03-07", "2026-03-08",
-                                       "2026-10-31", "2026-11-01", "2026-12-31",
-                                       "2027-02-28", "2028-02-29"};
+    static const char *const zones[] = {"America/New_York",    "UTC",
+                                        "Europe/London",       "Asia/Kolkata",
+                                        "Australia/Lord_Howe", "Pacific/Chatham"};
+    static const char *const days[] = {"2026-03-04", "2026-03-07", "2026-03-08", "2026-10-31",
+                                       "2026-11-01", "2026-12-31", "2027-02-28", "2028-02-29"};
     unsigned b0 = size > 0 ? data[0] : 0, b1 = size > 1 ? data[1] : 0;
     size_t skip = size < 2 ? size : 2;
     data += skip;

@@ -40,8 +40,7 @@ static struct nl_result *run_parse(json_t *b, const char *zone, const char *now_
     if (!zone)
         zone = ctx->timezone;
     else if (!tz_valid(zone)) {
-        http_error(resp, 400, "invalid_argument", "timezone must be an IANA zone name",
-                   "timezone");
+        http_error(resp, 400, "invalid_argument", "timezone must be an IANA zone name", "timezone");
         return NULL;
     }
     struct nl_options opt = {.zone = zone};

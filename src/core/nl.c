@@ -73,11 +73,12 @@ static int weekday_of(int w, bool *plural, bool *abbrev)
         {W_monday, 0, 0, 0},    {W_mon, 0, 0, 1},        {W_mondays, 0, 1, 0},
         {W_tuesday, 1, 0, 0},   {W_tue, 1, 0, 1},        {W_tues, 1, 0, 1},
         {W_tuesdays, 1, 1, 0},  {W_wednesday, 2, 0, 0},  {W_wed, 2, 0, 1},
-        {W_wednesdays, 2, 1, 0}, {W_thursday, 3, 0, 0},  {W_thu, 3, 0, 1},
-        {W_thur, 3, 0, 1},      {W_thurs, 3, 0, 1},      {W_thursdays, 3, 1, 0},
-        {W_friday, 4, 0, 0},    {W_fri, 4, 0, 1},        {W_fridays, 4, 1, 0},
-        {W_saturday, 5, 0, 0},  {W_sat, 5, 0, 1},        {W_saturdays, 5, 1, 0},
-        {W_sunday, 6, 0, 0},    {W_sun, 6, 0, 1},        {W_sundays, 6, 1, 0},
+        {W_weds, 2, 0, 1},      {W_wednesdays, 2, 1, 0}, {W_thursday, 3, 0, 0},
+        {W_thu, 3, 0, 1},       {W_thur, 3, 0, 1},       {W_thurs, 3, 0, 1},
+        {W_thursdays, 3, 1, 0}, {W_friday, 4, 0, 0},     {W_fri, 4, 0, 1},
+        {W_fridays, 4, 1, 0},   {W_saturday, 5, 0, 0},   {W_sat, 5, 0, 1},
+        {W_saturdays, 5, 1, 0}, {W_sunday, 6, 0, 0},     {W_sun, 6, 0, 1},
+        {W_sundays, 6, 1, 0},
     };
     for (size_t i = 0; i < sizeof t / sizeof *t; i++)
         if (t[i].w == w) {
@@ -94,69 +95,132 @@ static int weekday_of(int w, bool *plural, bool *abbrev)
 static int month_of(int w)
 {
     switch (w) {
-    case W_january: case W_jan: return 1;
-    case W_february: case W_feb: return 2;
-    case W_march: case W_mar: return 3;
-    case W_april: case W_apr: return 4;
-    case W_may: return 5;
-    case W_june: case W_jun: return 6;
-    case W_july: case W_jul: return 7;
-    case W_august: case W_aug: return 8;
-    case W_september: case W_sep: case W_sept: return 9;
-    case W_october: case W_oct: return 10;
-    case W_november: case W_nov: return 11;
-    case W_december: case W_dec: return 12;
-    default: return 0;
+    case W_january:
+    case W_jan:
+        return 1;
+    case W_february:
+    case W_feb:
+        return 2;
+    case W_march:
+    case W_mar:
+        return 3;
+    case W_april:
+    case W_apr:
+        return 4;
+    case W_may:
+        return 5;
+    case W_june:
+    case W_jun:
+        return 6;
+    case W_july:
+    case W_jul:
+        return 7;
+    case W_august:
+    case W_aug:
+        return 8;
+    case W_september:
+    case W_sep:
+    case W_sept:
+        return 9;
+    case W_october:
+    case W_oct:
+        return 10;
+    case W_november:
+    case W_nov:
+        return 11;
+    case W_december:
+    case W_dec:
+        return 12;
+    default:
+        return 0;
     }
 }
 
 static int numword_of(int w)
 {
     switch (w) {
-    case W_one: return 1;
-    case W_two: return 2;
-    case W_three: return 3;
-    case W_four: return 4;
-    case W_five: return 5;
-    case W_six: return 6;
-    case W_seven: return 7;
-    case W_eight: return 8;
-    case W_nine: return 9;
-    case W_ten: return 10;
-    case W_eleven: return 11;
-    case W_twelve: return 12;
-    case W_thirteen: return 13;
-    case W_fourteen: return 14;
-    case W_fifteen: return 15;
-    case W_sixteen: return 16;
-    case W_seventeen: return 17;
-    case W_eighteen: return 18;
-    case W_nineteen: return 19;
-    case W_twenty: return 20;
-    case W_thirty: return 30;
-    case W_forty: return 40;
-    case W_fifty: return 50;
-    case W_sixty: return 60;
-    default: return 0;
+    case W_one:
+        return 1;
+    case W_two:
+        return 2;
+    case W_three:
+        return 3;
+    case W_four:
+        return 4;
+    case W_five:
+        return 5;
+    case W_six:
+        return 6;
+    case W_seven:
+        return 7;
+    case W_eight:
+        return 8;
+    case W_nine:
+        return 9;
+    case W_ten:
+        return 10;
+    case W_eleven:
+        return 11;
+    case W_twelve:
+        return 12;
+    case W_thirteen:
+        return 13;
+    case W_fourteen:
+        return 14;
+    case W_fifteen:
+        return 15;
+    case W_sixteen:
+        return 16;
+    case W_seventeen:
+        return 17;
+    case W_eighteen:
+        return 18;
+    case W_nineteen:
+        return 19;
+    case W_twenty:
+        return 20;
+    case W_thirty:
+        return 30;
+    case W_forty:
+        return 40;
+    case W_fifty:
+        return 50;
+    case W_sixty:
+        return 60;
+    default:
+        return 0;
     }
 }
 
 static int ordword_of(int w)
 {
     switch (w) {
-    case W_first: return 1;
-    case W_second: return 2;
-    case W_third: return 3;
-    case W_fourth: return 4;
-    case W_fifth: return 5;
-    case W_sixth: return 6;
-    case W_seventh: return 7;
-    case W_eighth: return 8;
-    case W_ninth: return 9;
-    case W_tenth: return 10;
-    case W_eleventh: return 11;
-    case W_twelfth: return 12;
-    default: return 0;
+    case W_first:
+        return 1;
+    case W_second:
+        return 2;
+    case W_third:
+        return 3;
+    case W_fourth:
+        return 4;
+    case W_fifth:
+        return 5;
+    case W_sixth:
+        return 6;
+    case W_seventh:
+        return 7;
+    case W_eighth:
+        return 8;
+    case W_ninth:
+        return 9;
+    case W_tenth:
+        return 10;
+    case W_eleventh:
+        return 11;
+    case W_twelfth:
+        return 12;
+    default:
+        return 0;
     }
 }
 
@@ -165,13 +229,40 @@ enum unit { U_NONE = 0, U_MIN, U_HOUR, U_DAY, U_WEEK, U_MONTH, U_YEAR };
 static int unit_of(int w)
 {
     switch (w) {
-    case W_m: case W_min: case W_mins: case W_minute: case W_minutes: return U_MIN;
-    case W_h: case W_hr: case W_hrs: case W_hour: case W_hours: return U_HOUR;
-    case W_d: case W_day: case W_days: return U_DAY;
-    case W_w: case W_wk: case W_wks: case W_week: case W_weeks: return U_WEEK;
-    case W_mo: case W_month: case W_months: return U_MONTH;
-    case W_y: case W_yr: case W_yrs: case W_year: case W_years: return U_YEAR;
-    default: return U_NONE;
+    case W_m:
+    case W_min:
+    case W_mins:
+    case W_minute:
+    case W_minutes:
+        return U_MIN;
+    case W_h:
+    case W_hr:
+    case W_hrs:
+    case W_hour:
+    case W_hours:
+        return U_HOUR;
+    case W_d:
+    case W_day:
+    case W_days:
+        return U_DAY;
+    case W_w:
+    case W_wk:
+    case W_wks:
+    case W_week:
+    case W_weeks:
+        return U_WEEK;
+    case W_mo:
+    case W_month:
+    case W_months:
+        return U_MONTH;
+    case W_y:
+    case W_yr:
+    case W_yrs:
+    case W_year:
+    case W_years:
+        return U_YEAR;
+    default:
+        return U_NONE;
     }
 }
 
@@ -180,13 +271,13 @@ static int unit_of(int w)
 enum { K_EOF = 0, K_WORD, K_NUM, K_PUNCT, K_TAG, K_QUOTE };
 
 struct tok {
-    uint16_t a, b;  /* byte range */
+    uint16_t a, b; /* byte range */
     uint8_t kind;
-    uint8_t sp;     /* whitespace (or the start) before it */
-    int16_t w;      /* K_WORD: keyword id or W_NONE */
-    int32_t num;    /* K_NUM: value, -1 if more than 6 digits */
+    uint8_t sp;  /* whitespace (or the start) before it */
+    int16_t w;   /* K_WORD: keyword id or W_NONE */
+    int32_t num; /* K_NUM: value, -1 if more than 6 digits */
     uint8_t ndig;
-    char ch;        /* K_PUNCT */
+    char ch; /* K_PUNCT */
 };
 
 /* ---- phrases ---- */
@@ -221,23 +312,23 @@ enum {
 struct phrase {
     uint16_t a, b; /* token range [a, b) */
     uint16_t fields;
-    uint8_t kind;  /* nl_span_kind */
+    uint8_t kind;                  /* nl_span_kind */
     uint8_t s_time, s_rec, s_prio; /* strengths: 2 explicit, 1 weak */
     bool keep;
-    int64_t day;   /* F_DATE: days since 1970-01-01 */
-    int tmin;      /* F_TIME: minute of the day */
-    bool pm_hint;  /* evening words: a bare "at 7" near them means 19:00 */
-    bool bare;     /* a time without am/pm that could be read as pm */
+    int64_t day;  /* F_DATE: days since 1970-01-01 */
+    int tmin;     /* F_TIME: minute of the day */
+    bool pm_hint; /* evening words: a bare "at 7" near them means 19:00 */
+    bool bare;    /* a time without am/pm that could be read as pm */
     struct rec rec;
     int prio;
-    int count;     /* F_END: COUNT, or 0 with until */
+    int count; /* F_END: COUNT, or 0 with until */
     int64_t until;
     int for_n, for_unit; /* F_END: "for 2 weeks" (resolved against the first due) */
     int rem0, nrem;
     int tagtok;
 };
 
-enum { R_OFFSET, R_AT, R_ABS };
+enum { R_OFFSET, R_AT, R_ABS, R_BEFORE_AT };
 
 struct rem_raw {
     int kind;
@@ -257,6 +348,7 @@ struct ctx {
     int nph;
     struct rem_raw rem[NL_REMINDERS_MAX];
     int nrem;
+    int drop_tok; /* a token no phrase covers that still leaves the title, or -1 */
     uint64_t steps;
     struct local_dt now;
     int64_t today;
@@ -453,11 +545,17 @@ static int part_of_day(int w, bool *pm)
 {
     *pm = true;
     switch (w) {
-    case W_morning: *pm = false; return 9 * 60;
-    case W_afternoon: return 15 * 60;
-    case W_evening: return 18 * 60;
-    case W_night: return 20 * 60;
-    default: return -1;
+    case W_morning:
+        *pm = false;
+        return 9 * 60;
+    case W_afternoon:
+        return 15 * 60;
+    case W_evening:
+        return 18 * 60;
+    case W_night:
+        return 20 * 60;
+    default:
+        return -1;
     }
 }
 
@@ -502,7 +600,9 @@ static int m_time(struct ctx *c, int i, struct tres *r)
         return -1;
     int h = t->num, mi = 0, j = k + 1;
     bool has_min = false;
-    if (ispu(c, j, ':') && glued(c, j) && glued(c, j + 1)) {
+    int e_;
+    bool dot = ispu(c, j, '.') && glued(c, j) && glued(c, j + 1) && m_ampm(c, j + 2, &e_);
+    if ((ispu(c, j, ':') || dot) && glued(c, j) && glued(c, j + 1)) {
         const struct tok *m = tk(c, j + 1);
         if (m->kind != K_NUM || m->ndig != 2 || m->num > 59)
             return -1;
@@ -537,7 +637,10 @@ struct dres {
     bool pm_hint, weak_time;
 };
 
-/* Next date on/after `from` whose day of month is d (skipping months without it). */
+/*
+ * Next date on/after `from` whose day of month is d (skipping months without it).
+ * "on the 15th" searches from tomorrow: the 15th must be ahead (NL.md).
+ */
 static int64_t next_mday(int64_t from, int d)
 {
     int y, m, dd;
@@ -624,8 +727,7 @@ struct dur {
 static int m_dur(struct ctx *c, int i, struct dur *d)
 {
     int v, j;
-    if (isw(c, i, W_half) && (isw(c, i + 1, W_an) || isw(c, i + 1, W_a)) &&
-        isw(c, i + 2, W_hour)) {
+    if (isw(c, i, W_half) && (isw(c, i + 1, W_an) || isw(c, i + 1, W_a)) && isw(c, i + 2, W_hour)) {
         d->unit = U_MIN;
         d->n = 30;
         return i + 3;
@@ -645,10 +747,18 @@ static bool dur_apply(struct ctx *c, const struct dur *d, struct dres *r)
 {
     memset(r, 0, sizeof *r);
     switch (d->unit) {
-    case U_DAY: r->day = c->today + d->n; break;
-    case U_WEEK: r->day = c->today + 7 * d->n; break;
-    case U_MONTH: r->day = add_months(c->today, d->n); break;
-    case U_YEAR: r->day = add_months(c->today, 12 * d->n); break;
+    case U_DAY:
+        r->day = c->today + d->n;
+        break;
+    case U_WEEK:
+        r->day = c->today + 7 * d->n;
+        break;
+    case U_MONTH:
+        r->day = add_months(c->today, d->n);
+        break;
+    case U_YEAR:
+        r->day = add_months(c->today, 12 * d->n);
+        break;
     default: {
         int64_t ms;
         if (tz_local_to_utc(c->zone, &c->now, &ms))
@@ -679,8 +789,8 @@ static int64_t monday_next_week(struct ctx *c)
 }
 
 /*
- * The date expressions (without connector). `bare_ok` allows a lone ordinal
- * ("on 15th") after a connector.
+ * The date expressions (without connector). `after_connector` allows a lone
+ * ordinal ("on 15th") and a bare weekday abbreviation anywhere.
  */
 static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r)
 {
@@ -689,8 +799,15 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
     bool plural, abbrev;
     struct dur du;
     switch (w) {
-    case W_today: r->day = c->today; return i + 1;
-    case W_tomorrow: case W_tmr: case W_tmrw: case W_tmw: r->day = c->today + 1; return i + 1;
+    case W_today:
+        r->day = c->today;
+        return i + 1;
+    case W_tomorrow:
+    case W_tmr:
+    case W_tmrw:
+    case W_tmw:
+        r->day = c->today + 1;
+        return i + 1;
     case W_tonight:
         r->day = c->today;
         r->has_time = r->weak_time = r->pm_hint = true;
@@ -727,11 +844,13 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
         if ((j = m_monthday(c, i, &m, &d, &y)) >= 0)
             return md_date(c, y, m, d, y != 0, &r->day) ? j : -1;
         if ((j = m_mday(c, i + 1, false, &d)) >= 0) {
-            r->day = next_mday(c->today, d);
+            r->day = next_mday(c->today + 1, d);
             return day_ok(r->day) ? j : -1;
         }
         return -1;
-    case W_this: case W_next: case W_coming: {
+    case W_this:
+    case W_next:
+    case W_coming: {
         int w2 = wd(c, i + 1);
         int dd = weekday_of(w2, &plural, &abbrev);
         if (dd >= 0 && !plural) {
@@ -768,7 +887,8 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
     case W_weekend:
         r->day = c->today + (5 - wday(c->today) + 7) % 7;
         return i + 1;
-    case W_end: case W_eom: {
+    case W_end:
+    case W_eom: {
         j = i + 1;
         int what = W_month;
         if (w == W_end) {
@@ -792,12 +912,13 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
             return -1;
         return j;
     }
-    case W_in: case W_within:
-        if ((j = m_dur(c, i + 1, &du)) < 0 || du.n < 1 || du.n > 100000 ||
-            !dur_apply(c, &du, r))
+    case W_in:
+    case W_within:
+        if ((j = m_dur(c, i + 1, &du)) < 0 || du.n < 1 || du.n > 100000 || !dur_apply(c, &du, r))
             return -1;
         return j;
-    default: break;
+    default:
+        break;
     }
     int dd = weekday_of(w, &plural, &abbrev);
     if (dd >= 0 && !plural) {
@@ -859,7 +980,7 @@ static int m_datecore(struct ctx *c, int i, bool after_connector, struct dres *r
         }
         /* "15th" after on/by/due */
         if (after_connector && (j = m_ord(c, i, &v)) >= 0) {
-            r->day = next_mday(c->today, v);
+            r->day = next_mday(c->today + 1, v);
             return day_ok(r->day) ? j : -1;
         }
     }
@@ -964,11 +1085,16 @@ static void rec_weekdays(struct rec *r, bool weekend)
 static int unit_freq(int u)
 {
     switch (u) {
-    case U_DAY: return FR_DAILY;
-    case U_WEEK: return FR_WEEKLY;
-    case U_MONTH: return FR_MONTHLY;
-    case U_YEAR: return FR_YEARLY;
-    default: return FR_NONE;
+    case U_DAY:
+        return FR_DAILY;
+    case U_WEEK:
+        return FR_WEEKLY;
+    case U_MONTH:
+        return FR_MONTHLY;
+    case U_YEAR:
+        return FR_YEARLY;
+    default:
+        return FR_NONE;
     }
 }
 
@@ -1044,8 +1170,13 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
     bool pm;
     int pd;
     switch (w) {
-    case W_day: r->freq = FR_DAILY; return i + 1;
-    case W_weekday: case W_weekdays: case W_workday: case W_workdays:
+    case W_day:
+        r->freq = FR_DAILY;
+        return i + 1;
+    case W_weekday:
+    case W_weekdays:
+    case W_workday:
+    case W_workdays:
         rec_weekdays(r, false);
         return i + 1;
     case W_business:
@@ -1054,16 +1185,36 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
             return i + 2;
         }
         return -1;
-    case W_weekend: case W_weekends: rec_weekdays(r, true); return i + 1;
-    case W_week: r->freq = FR_WEEKLY; return i + 1;
-    case W_month: r->freq = FR_MONTHLY; return i + 1;
-    case W_year: r->freq = FR_YEARLY; return i + 1;
-    case W_morning: case W_mornings: case W_afternoon: case W_afternoons: case W_evening:
-    case W_evenings: case W_night: case W_nights:
-        pd = part_of_day(w == W_mornings ? W_morning
+    case W_weekend:
+    case W_weekends:
+        rec_weekdays(r, true);
+        return i + 1;
+    case W_week:
+        r->freq = FR_WEEKLY;
+        return i + 1;
+    case W_month:
+        r->freq = FR_MONTHLY;
+        return i + 1;
+    case W_year:
+        r->freq = FR_YEARLY;
+        return i + 1;
+    case W_quarter:
+        r->freq = FR_MONTHLY;
+        r->interval = 3;
+        return i + 1;
+    case W_morning:
+    case W_mornings:
+    case W_afternoon:
+    case W_afternoons:
+    case W_evening:
+    case W_evenings:
+    case W_night:
+    case W_nights:
+        pd = part_of_day(w == W_mornings     ? W_morning
                          : w == W_afternoons ? W_afternoon
-                         : w == W_evenings ? W_evening
-                         : w == W_nights ? W_night : w,
+                         : w == W_evenings   ? W_evening
+                         : w == W_nights     ? W_night
+                                             : w,
                          &pm);
         r->freq = FR_DAILY;
         p->fields |= F_TIME;
@@ -1084,7 +1235,8 @@ static int m_recbody(struct ctx *c, int i, struct phrase *p)
         }
         return -1;
     }
-    default: break;
+    default:
+        break;
     }
     if ((j = m_wdlist(c, i, r)) >= 0) {
         r->freq = FR_WEEKLY;
@@ -1206,12 +1358,38 @@ static int m_rec(struct ctx *c, int i, struct phrase *p)
         return m_recfollow(c, j, r);
     }
     switch (w) {
-    case W_daily: r->freq = FR_DAILY; break;
-    case W_weekly: r->freq = FR_WEEKLY; break;
-    case W_biweekly: case W_fortnightly: r->freq = FR_WEEKLY; r->interval = 2; break;
-    case W_monthly: r->freq = FR_MONTHLY; break;
-    case W_yearly: case W_annually: r->freq = FR_YEARLY; break;
-    default: break;
+    case W_daily:
+    case W_everyday:
+        r->freq = FR_DAILY;
+        break;
+    case W_nightly:
+        r->freq = FR_DAILY;
+        p->fields |= F_TIME;
+        p->s_time = 1;
+        p->tmin = 20 * 60;
+        p->pm_hint = true;
+        break;
+    case W_weekly:
+        r->freq = FR_WEEKLY;
+        break;
+    case W_biweekly:
+    case W_fortnightly:
+        r->freq = FR_WEEKLY;
+        r->interval = 2;
+        break;
+    case W_monthly:
+        r->freq = FR_MONTHLY;
+        break;
+    case W_quarterly:
+        r->freq = FR_MONTHLY;
+        r->interval = 3;
+        break;
+    case W_yearly:
+    case W_annually:
+        r->freq = FR_YEARLY;
+        break;
+    default:
+        break;
     }
     if (r->freq) {
         p->s_rec = 1;
@@ -1305,11 +1483,20 @@ static int m_recmod(struct ctx *c, int i, struct phrase *p)
 static int prio_word(int w)
 {
     switch (w) {
-    case W_urgent: case W_top: case W_highest: return PRIO_URGENT;
-    case W_high: return PRIO_HIGH;
-    case W_medium: case W_med: case W_normal: return PRIO_MEDIUM;
-    case W_low: return PRIO_LOW;
-    default: return -1;
+    case W_urgent:
+    case W_top:
+    case W_highest:
+        return PRIO_URGENT;
+    case W_high:
+        return PRIO_HIGH;
+    case W_medium:
+    case W_med:
+    case W_normal:
+        return PRIO_MEDIUM;
+    case W_low:
+        return PRIO_LOW;
+    default:
+        return -1;
     }
 }
 
@@ -1353,10 +1540,14 @@ static int m_prio(struct ctx *c, int i, struct phrase *p)
         return i + 2;
     }
     p->s_prio = 1;
+    int j = i + 1;
+    if (w == W_very && (isw(c, j, W_urgent) || isw(c, j, W_important))) {
+        w = wd(c, j); /* "very important" */
+        j++;
+    }
     if (w == W_urgent || w == W_asap || w == W_important) {
         p->prio = w == W_important ? PRIO_HIGH : PRIO_URGENT;
         /* "urgent!" / "asap!!": the exclamation marks belong to the word */
-        int j = i + 1;
         for (int k = 0; k < 3 && ispu(c, j, '!') && glued(c, j); k++)
             j++;
         return j;
@@ -1383,9 +1574,20 @@ static int m_remitem(struct ctx *c, int i, struct rem_raw *r)
     struct tres t;
     struct dres d;
     int j;
-    if ((j = m_dur(c, i, &du)) >= 0 && du.unit != U_MONTH && du.unit != U_YEAR) {
-        int64_t mins = du.n * (du.unit == U_MIN ? 1 : du.unit == U_HOUR ? 60
-                                                 : du.unit == U_DAY ? 1440 : 10080);
+    /* "the day before", "the week before" */
+    if (isw(c, i, W_the) && (isw(c, i + 1, W_day) || isw(c, i + 1, W_week)) &&
+        (isw(c, i + 2, W_before) || isw(c, i + 2, W_earlier) || isw(c, i + 2, W_prior))) {
+        du.unit = isw(c, i + 1, W_day) ? U_DAY : U_WEEK;
+        du.n = 1;
+        j = i + 2;
+    } else {
+        j = m_dur(c, i, &du);
+    }
+    if (j >= 0 && du.unit != U_MONTH && du.unit != U_YEAR) {
+        int64_t mins = du.n * (du.unit == U_MIN    ? 1
+                               : du.unit == U_HOUR ? 60
+                               : du.unit == U_DAY  ? 1440
+                                                   : 10080);
         if (mins > 525600)
             return -1;
         r->kind = R_OFFSET;
@@ -1393,6 +1595,15 @@ static int m_remitem(struct ctx *c, int i, struct rem_raw *r)
         int w = wd(c, j);
         if (w == W_before || w == W_earlier || w == W_ahead || w == W_prior)
             j++;
+        /* "2 days before at 9am": that day at that time */
+        int k;
+        if ((du.unit == U_DAY || du.unit == U_WEEK) && (isw(c, j, W_at) || ispu(c, j, '@')) &&
+            (k = m_time(c, j, &t)) >= 0 && !t.weak) {
+            r->kind = R_BEFORE_AT;
+            r->tmin = t.tmin;
+            r->has_time = true;
+            j = k;
+        }
         return j;
     }
     if ((j = m_time(c, i, &t)) >= 0 && !t.weak) {
@@ -1428,6 +1639,12 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         j = i + 1;
         if (ispu(c, j, ':'))
             j++;
+    } else if ((w == W_with || w == W_set) &&
+               (isw(c, i + 1, W_reminder) ||
+                ((isw(c, i + 1, W_a) || isw(c, i + 1, W_an)) && isw(c, i + 2, W_reminder)))) {
+        j = isw(c, i + 1, W_reminder) ? i + 2 : i + 3;
+        if (ispu(c, j, ':'))
+            j++;
     } else {
         return -1;
     }
@@ -1438,10 +1655,16 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         r.kind = R_OFFSET;
         return rem_push(c, p, &r) ? j + 1 : -1;
     }
-    int k = j, n = 0;
+    int k = j, n = 0, nrem0 = c->nrem;
+    bool after_comma = false;
     while (n < NL_REMINDERS_MAX) {
         int e = m_remitem(c, k, &r);
         if (e < 0 || !rb(c, e))
+            break;
+        /* after a bare comma only an offset or "at TIME" continues the list: in
+         * "remind me 1h before, tomorrow 5pm" the date is the task's */
+        if (after_comma && r.kind != R_OFFSET && r.kind != R_BEFORE_AT && !isw(c, k, W_at) &&
+            !ispu(c, k, '@'))
             break;
         if (!rem_push(c, p, &r))
             return -1;
@@ -1450,7 +1673,18 @@ static int m_remind(struct ctx *c, int i, struct phrase *p)
         int s = m_sep(c, e);
         if (s < 0)
             break;
+        after_comma = ispu(c, e, ',') && s == e + 1;
         k = s;
+    }
+    /* "remind me at 7pm to call mom": the when is the task's due, the reminder is
+     * at the due time, and "to" goes with "remind me" */
+    if (me && n > 0 && isw(c, j, W_to) && c->drop_tok < 0) {
+        c->nrem = nrem0;
+        p->nrem = 0;
+        memset(&r, 0, sizeof r);
+        r.kind = R_OFFSET;
+        c->drop_tok = j;
+        return rem_push(c, p, &r) ? i + 2 : -1;
     }
     if (n == 0) {
         memset(&r, 0, sizeof r);
@@ -1664,9 +1898,8 @@ static void tokenize(struct ctx *c)
         /* Any other byte (ASCII punctuation, or a curly quote without its pair). */
         int len = ch >= 0x80 ? 3 : 1;
         t.kind = K_PUNCT;
-        t.ch = ch >= 0x80 ? '"' : (char)ch;
-        if (ch >= 0x80)
-            t.ch = '\x01'; /* an unpaired curly quote: punctuation matching nothing */
+        /* an unpaired curly quote is punctuation that matches nothing */
+        t.ch = ch >= 0x80 ? '\x01' : (char)ch;
         t.b = (uint16_t)(i + len);
         c->t[c->nt++] = t;
         i += len;
@@ -1789,16 +2022,16 @@ static bool rec_match(const struct rec *r, int64_t z)
 
 static const char *const day_codes[] = {"MO", "TU", "WE", "TH", "FR", "SA", "SU"};
 
-static void rrule_build(const struct rec *r, const struct phrase *end, bool timed,
-                        const char *zone, char *out, size_t cap)
+static void rrule_build(const struct rec *r, const struct phrase *end, bool timed, const char *zone,
+                        char *out, size_t cap)
 {
     static const char *const freq[] = {"", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"};
     size_t n = 0;
-#define PUT(...)                                                                         \
-    do {                                                                                 \
-        int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                \
-        if (w_ > 0)                                                                      \
-            n = (size_t)w_ < cap - n ? n + (size_t)w_ : cap - 1;                         \
+#define PUT(...)                                                                                   \
+    do {                                                                                           \
+        int w_ = snprintf(out + n, cap - n, __VA_ARGS__);                                          \
+        if (w_ > 0)                                                                                \
+            n = (size_t)w_ < cap - n ? n + (size_t)w_ : cap - 1;                                   \
     } while (0)
     PUT("FREQ=%s", freq[r->freq]);
     if (r->interval > 1)
@@ -1867,8 +2100,7 @@ static bool span_push(struct nl_result *out, const struct ctx *c, const struct p
 
 static bool attach_left(char ch)
 {
-    return ch == ',' || ch == '.' || ch == ';' || ch == ':' || ch == '!' || ch == '?' ||
-           ch == ')';
+    return ch == ',' || ch == '.' || ch == ';' || ch == ':' || ch == '!' || ch == '?' || ch == ')';
 }
 
 static bool trim_char(unsigned char ch)
@@ -1881,12 +2113,31 @@ static void build_title(struct ctx *c, const uint8_t *covered, struct nl_result 
     size_t n = 0;
     bool gap = false;
     char *o = out->title;
+    /* a bracket pair that only held removed phrases goes too: "Call mom (tomorrow)" */
+    size_t open_at = 0;
+    char open_ch = 0;
+    bool open_removed = false;
     for (int i = 0; i < c->nt; i++) {
         c->steps++;
         const struct tok *t = &c->t[i];
         if (covered[i]) {
             gap = true;
+            open_removed = true;
             continue;
+        }
+        if (t->kind == K_PUNCT && open_ch && open_removed &&
+            t->ch == (open_ch == '(' ? ')' : ']')) {
+            n = open_at;
+            open_ch = 0;
+            gap = true;
+            continue;
+        }
+        if (t->kind == K_PUNCT && (t->ch == '(' || t->ch == '[')) {
+            open_at = n;
+            open_ch = t->ch;
+            open_removed = false;
+        } else {
+            open_ch = 0;
         }
         /* "Call mom, tomorrow, about": the phrase's commas collapse into one */
         if (gap && t->kind == K_PUNCT && attach_left(t->ch) && n > 0 && o[n - 1] == t->ch)
@@ -2032,9 +2283,11 @@ static void resolve(struct ctx *c, struct nl_result *out)
                         endp.count = endp.for_n;
                     } else {
                         int64_t n = endp.for_n;
-                        endp.until = endp.for_unit == U_DAY    ? first + n - 1
-                                     : endp.for_unit == U_WEEK ? first + 7 * n - 1
-                                     : add_months(first, endp.for_unit == U_MONTH ? n : 12 * n) - 1;
+                        endp.until =
+                            endp.for_unit == U_DAY ? first + n - 1
+                            : endp.for_unit == U_WEEK
+                                ? first + 7 * n - 1
+                                : add_months(first, endp.for_unit == U_MONTH ? n : 12 * n) - 1;
                     }
                 }
             }
@@ -2048,7 +2301,9 @@ static void resolve(struct ctx *c, struct nl_result *out)
             /* no occurrence: the recurrence and its modifiers go back to the title */
             for (int i = 0; i < c->nph; i++)
                 if (i == wrec || (c->ph[i].fields & (F_COMPL | F_END)))
-                    c->ph[i].keep = (c->ph[i].fields & (F_DATE | F_TIME)) && (i == wdate);
+                    c->ph[i].keep = i == wdate || (i == wtime && i != wrec);
+            if (wtime == wrec)
+                has_time = false;
             wrec = -1;
         }
     }
@@ -2075,6 +2330,14 @@ static void resolve(struct ctx *c, struct nl_result *out)
             memset(o, 0, sizeof *o);
             if (r->kind == R_OFFSET) {
                 o->offset_minutes = r->offset;
+            } else if (r->kind == R_BEFORE_AT) {
+                if (out->has_due) {
+                    o->is_at = true;
+                    int64_t z = days_from_civil(out->due.year, out->due.month, out->due.day);
+                    set_dt(&o->at, z - r->offset / 1440, true, r->tmin);
+                } else {
+                    o->offset_minutes = r->offset;
+                }
             } else if (r->kind == R_AT) {
                 o->is_at = true;
                 int64_t z;
@@ -2121,6 +2384,7 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
     c.eof.kind = K_EOF;
     c.eof.w = W_NONE;
     c.eof.sp = 1;
+    c.drop_tok = -1;
     size_t ntok_max = len + 1;
     c.t = malloc(ntok_max * sizeof *c.t);
     c.ph = malloc(ntok_max * sizeof *c.ph);
@@ -2155,6 +2419,18 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
             covered[t] = 1;
         span_push(out, &c, p);
     }
+    if (c.drop_tok >= 0)
+        covered[c.drop_tok] = 1;
+    /* A conjunction left between two phrases, or after the last one, joined
+     * nothing of the title: "Check in every weekday at 9 and remind me ...". */
+    for (int k = 1; k < c.nt; k++) {
+        c.steps++;
+        const struct tok *t = &c.t[k];
+        bool conj = (t->kind == K_WORD && (t->w == W_and || t->w == W_then)) ||
+                    (t->kind == K_PUNCT && t->ch == '&');
+        if (conj && !covered[k] && covered[k - 1] && (k + 1 == c.nt || covered[k + 1]))
+            covered[k] = 1;
+    }
     build_title(&c, covered, out);
     out->steps = c.steps;
     free(c.t);
@@ -2166,13 +2442,21 @@ int nl_parse(const char *text, size_t len, const struct nl_options *opt, struct 
 const char *nl_span_kind_name(int kind)
 {
     switch (kind) {
-    case NL_SPAN_DATE: return "date";
-    case NL_SPAN_TIME: return "time";
-    case NL_SPAN_RECURRENCE: return "recurrence";
-    case NL_SPAN_PRIORITY: return "priority";
-    case NL_SPAN_TAG: return "tag";
-    case NL_SPAN_REMINDER: return "reminder";
-    case NL_SPAN_COMMAND: return "command";
-    default: return "other";
+    case NL_SPAN_DATE:
+        return "date";
+    case NL_SPAN_TIME:
+        return "time";
+    case NL_SPAN_RECURRENCE:
+        return "recurrence";
+    case NL_SPAN_PRIORITY:
+        return "priority";
+    case NL_SPAN_TAG:
+        return "tag";
+    case NL_SPAN_REMINDER:
+        return "reminder";
+    case NL_SPAN_COMMAND:
+        return "command";
+    default:
+        return "other";
     }
 }

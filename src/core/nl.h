@@ -45,16 +45,16 @@ struct nl_span {
 };
 
 struct nl_reminder {
-    bool is_at;             /* true: absolute `at`; false: `offset_minutes` before due */
-    int offset_minutes;     /* >= 0 */
-    struct local_dt at;     /* local wall time in the parse zone (has_time) */
+    bool is_at;         /* true: absolute `at`; false: `offset_minutes` before due */
+    int offset_minutes; /* >= 0 */
+    struct local_dt at; /* local wall time in the parse zone (has_time) */
 };
 
 struct nl_result {
     char title[NL_TEXT_MAX + 1]; /* may be "" */
     bool has_due;
-    struct local_dt due; /* local wall time; has_time false = a date */
-    int priority;        /* enum task_priority */
+    struct local_dt due;                        /* local wall time; has_time false = a date */
+    int priority;                               /* enum task_priority */
     char tags[TASK_TAGS_MAX][TAG_NAME_MAX + 1]; /* lower-case, unique, in order */
     size_t ntags;
     bool has_rrule;

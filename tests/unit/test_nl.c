@@ -69,8 +69,9 @@ static void check(const struct want *w)
         n += (size_t)snprintf(tags + n, sizeof tags - n, "%s%s", i ? "," : "", r->tags[i]);
     fmt_rems(r, rems, sizeof rems);
     const char *rr = r->has_rrule ? r->rrule : "null";
-    const char *from = !r->has_rrule ? "null"
-                       : r->recur_from == RECUR_COMPLETION ? "completion" : "due";
+    const char *from = !r->has_rrule                       ? "null"
+                       : r->recur_from == RECUR_COMPLETION ? "completion"
+                                                           : "due";
     const char *wr = w->rrule ? w->rrule : "null";
     const char *wf = w->rrule ? (w->from ? w->from : "due") : "null";
     if (strcmp(r->title, w->title) || strcmp(due, w->due ? w->due : "null") ||
@@ -180,7 +181,7 @@ static void month_names_and_numeric(void **state)
         {NULL, "Send invoice 3/1", "Send invoice", "2027-03-01"},
         {NULL, "Doctor 3/20 at 11am", "Doctor", "2026-03-20T11:00"},
         {NULL, "Review budget on the 15th", "Review budget", "2026-03-15"},
-        {NULL, "Review budget on the 4th", "Review budget", "2026-03-04"},
+        {NULL, "Review budget on the 4th", "Review budget", "2026-04-04"}, /* not ahead */
         {NULL, "Review budget the 3rd", "Review budget", "2026-04-03"},
         {NULL, "Submit on 15th", "Submit", "2026-03-15"},
         {"2026-04-05T10:00", "Rent on the 31st", "Rent", "2026-05-31"},
@@ -202,6 +203,8 @@ static void times(void **state)
         {NULL, "Pick up at 5 pm", "Pick up", "2026-03-04T17:00"},
         {NULL, "Pick up 5:30pm", "Pick up", "2026-03-04T17:30"},
         {NULL, "Dinner 7 p.m.", "Dinner", "2026-03-04T19:00"},
+        {NULL, "Dinner 7.30pm", "Dinner", "2026-03-04T19:30"},
+        {NULL, "Version 2.30 notes", "Version 2.30 notes", NULL},
         {NULL, "Sync 17:00", "Sync", "2026-03-04T17:00"},
         {NULL, "Sync at 17", "Sync", "2026-03-04T17:00"},
         {NULL, "Stretch at 9", "Stretch", "2026-03-05T09:00"},
@@ -245,6 +248,10 @@ static void recurrence(void **state)
     static const struct want t[] = {
         {NULL, "Take vitamins every day", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
         {NULL, "Take vitamins daily", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
+        {NULL, "Take vitamins everyday", "Take vitamins", "2026-03-04", 0, 0, "FREQ=DAILY"},
+        {NULL, "Backup nightly at 11", "Backup", "2026-03-04T23:00", 0, 0, "FREQ=DAILY"},
+        {NULL, "Smile every time", "Smile every time", NULL},
+        {NULL, "Swim every weds", "Swim", "2026-03-04", 0, 0, "FREQ=WEEKLY;BYDAY=WE"},
         {NULL, "Vitamins every day at 9am", "Vitamins", "2026-03-05T09:00", 0, 0, "FREQ=DAILY"},
         {NULL, "Standup every weekday at 9am", "Standup", "2026-03-05T09:00", 0, 0,
          "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
@@ -256,8 +263,8 @@ static void recurrence(void **state)
          "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
         {NULL, "Brunch every weekend at 11am", "Brunch", "2026-03-07T11:00", 0, 0,
          "FREQ=WEEKLY;BYDAY=SA,SU"},
-        {NULL, "Take out trash every monday at 7pm", "Take out trash", "2026-03-09T19:00", 0,
-         0, "FREQ=WEEKLY;BYDAY=MO"},
+        {NULL, "Take out trash every monday at 7pm", "Take out trash", "2026-03-09T19:00", 0, 0,
+         "FREQ=WEEKLY;BYDAY=MO"},
         {NULL, "Gym every mon and thu at 8am", "Gym", "2026-03-05T08:00", 0, 0,
          "FREQ=WEEKLY;BYDAY=MO,TH"},
         {NULL, "Swim every tues/thurs", "Swim", "2026-03-05", 0, 0, "FREQ=WEEKLY;BYDAY=TU,TH"},
@@ -283,22 +290,25 @@ static void recurrence(void **state)
         {NULL, "Invoice monthly", "Invoice", "2026-03-04", 0, 0, "FREQ=MONTHLY"},
         {NULL, "Pay rent every month on the 1st", "Pay rent", "2026-04-01", 0, 0,
          "FREQ=MONTHLY;BYMONTHDAY=1"},
-        {NULL, "Pay card every month on the 15th and the 30th", "Pay card", "2026-03-15", 0,
-         0, "FREQ=MONTHLY;BYMONTHDAY=15,30"},
+        {NULL, "Pay card every month on the 15th and the 30th", "Pay card", "2026-03-15", 0, 0,
+         "FREQ=MONTHLY;BYMONTHDAY=15,30"},
         {NULL, "Invoice monthly on the 31st", "Invoice", "2026-03-31", 0, 0,
          "FREQ=MONTHLY;BYMONTHDAY=31"},
-        {NULL, "Backup photos every month on the last day", "Backup photos", "2026-03-31", 0,
-         0, "FREQ=MONTHLY;BYMONTHDAY=-1"},
+        {NULL, "Backup photos every month on the last day", "Backup photos", "2026-03-31", 0, 0,
+         "FREQ=MONTHLY;BYMONTHDAY=-1"},
         {NULL, "Payroll every last friday", "Payroll", "2026-03-27", 0, 0,
          "FREQ=MONTHLY;BYDAY=-1FR"},
-        {NULL, "Lunch every first monday of the month at noon", "Lunch", "2026-04-06T12:00", 0,
-         0, "FREQ=MONTHLY;BYDAY=1MO"},
-        {NULL, "Meetup every 2nd tuesday", "Meetup", "2026-03-10", 0, 0,
-         "FREQ=MONTHLY;BYDAY=2TU"},
+        {NULL, "Lunch every first monday of the month at noon", "Lunch", "2026-04-06T12:00", 0, 0,
+         "FREQ=MONTHLY;BYDAY=1MO"},
+        {NULL, "Meetup every 2nd tuesday", "Meetup", "2026-03-10", 0, 0, "FREQ=MONTHLY;BYDAY=2TU"},
         {NULL, "Meetup every month on the last friday", "Meetup", "2026-03-27", 0, 0,
          "FREQ=MONTHLY;BYDAY=-1FR"},
         {NULL, "Water the ferns every 3 days", "Water the ferns", "2026-03-04", 0, 0,
          "FREQ=DAILY;INTERVAL=3"},
+        {NULL, "Review goals every quarter", "Review goals", "2026-03-04", 0, 0,
+         "FREQ=MONTHLY;INTERVAL=3"},
+        {NULL, "Report quarterly on the 1st", "Report", "2026-04-01", 0, 0,
+         "FREQ=MONTHLY;INTERVAL=3;BYMONTHDAY=1"},
         {NULL, "Check alarms every 6 months", "Check alarms", "2026-03-04", 0, 0,
          "FREQ=MONTHLY;INTERVAL=6"},
         {NULL, "Review every 3 months on the 1st at 10am", "Review", "2026-04-01T10:00", 0, 0,
@@ -309,19 +319,18 @@ static void recurrence(void **state)
         {NULL, "Leap party every feb 29", "Leap party", "2028-02-29", 0, 0, "FREQ=YEARLY"},
         {NULL, "Checkup yearly", "Checkup", "2026-03-04", 0, 0, "FREQ=YEARLY"},
         {NULL, "Walk dog every morning", "Walk dog", "2026-03-05T09:00", 0, 0, "FREQ=DAILY"},
-        {NULL, "Walk dog every evening at 7", "Walk dog", "2026-03-04T19:00", 0, 0,
-         "FREQ=DAILY"},
+        {NULL, "Walk dog every evening at 7", "Walk dog", "2026-03-04T19:00", 0, 0, "FREQ=DAILY"},
         {NULL, "Physio daily for 5 times", "Physio", "2026-03-04", 0, 0, "FREQ=DAILY;COUNT=5"},
         {NULL, "Physio every day 3 times", "Physio", "2026-03-04", 0, 0, "FREQ=DAILY;COUNT=3"},
         {NULL, "Meditate every day until march 20", "Meditate", "2026-03-04", 0, 0,
          "FREQ=DAILY;UNTIL=20260320"},
         /* a timed series ends at the end of that local day, in UTC (EDT = -4) */
-        {NULL, "Standup every weekday at 9am until april 30", "Standup", "2026-03-05T09:00", 0,
-         0, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20260501T035959Z"},
-        {NULL, "Replace water filter every! 2 months", "Replace water filter", "2026-03-04", 0,
-         0, "FREQ=MONTHLY;INTERVAL=2", "completion"},
-        {NULL, "Descale kettle every 30 days after completion", "Descale kettle", "2026-03-04",
-         0, 0, "FREQ=DAILY;INTERVAL=30", "completion"},
+        {NULL, "Standup every weekday at 9am until april 30", "Standup", "2026-03-05T09:00", 0, 0,
+         "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR;UNTIL=20260501T035959Z"},
+        {NULL, "Replace water filter every! 2 months", "Replace water filter", "2026-03-04", 0, 0,
+         "FREQ=MONTHLY;INTERVAL=2", "completion"},
+        {NULL, "Descale kettle every 30 days after completion", "Descale kettle", "2026-03-04", 0,
+         0, "FREQ=DAILY;INTERVAL=30", "completion"},
         {NULL, "Pay rent on the 1st of every month", "Pay rent", "2026-04-01", 0, 0,
          "FREQ=MONTHLY;BYMONTHDAY=1"},
         {NULL, "Pay bills on the 1st and 15th of every month", "Pay bills", "2026-03-15", 0, 0,
@@ -340,8 +349,7 @@ static void recurrence(void **state)
         {NULL, "Standup every weekday morning", "Standup", "2026-03-05T09:00", 0, 0,
          "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"},
         /* an explicit start date */
-        {NULL, "Report every week starting next week", "Report", "2026-03-09", 0, 0,
-         "FREQ=WEEKLY"},
+        {NULL, "Report every week starting next week", "Report", "2026-03-09", 0, 0, "FREQ=WEEKLY"},
         /* invalid recurrences stay text */
         {NULL, "Take meds every 8 hours", "Take meds every 8 hours", NULL},
         {NULL, "every 0 days", "every 0 days", NULL},
@@ -376,6 +384,8 @@ static void priorities(void **state)
         {NULL, "Update resume important", "Update resume", NULL, "high"},
         {NULL, "Fix urgent bug in login", "Fix bug in login", NULL, "urgent"},
         {NULL, "Important: renew lease", "renew lease", NULL, "high"},
+        {NULL, "Very important: renew visa", "renew visa", NULL, "high"},
+        {NULL, "Fix bug (priority: high)", "Fix bug", NULL, "high"},
         /* an explicit marker beats a word; of two explicit ones the first wins */
         {NULL, "Urgent: fix the server p3", "Urgent: fix the server", NULL, "medium"},
         {NULL, "Fix !high bug p4", "Fix bug p4", NULL, "high"},
@@ -392,8 +402,7 @@ static void tags(void **state)
     (void)state;
     static const struct want t[] = {
         {NULL, "Buy eggs #shopping", "Buy eggs", NULL, 0, "shopping"},
-        {NULL, "Draft post #writing #Work friday", "Draft post", "2026-03-06", 0,
-         "writing,work"},
+        {NULL, "Draft post #writing #Work friday", "Draft post", "2026-03-06", 0, "writing,work"},
         {NULL, "#home clean #home", "clean", NULL, 0, "home"},
         {NULL, "Ship #v2-final_cut now", "Ship now", NULL, 0, "v2-final_cut"},
         {NULL, "Fix issue #42", "Fix issue", NULL, 0, "42"},
@@ -412,18 +421,18 @@ static void reminders(void **state)
 {
     (void)state;
     static const struct want t[] = {
-        {NULL, "Call mom tomorrow at 5pm remind me 1 hour before", "Call mom",
-         "2026-03-05T17:00", 0, 0, 0, 0, "60"},
-        {NULL, "Call mom tomorrow remind me 30 min before", "Call mom", "2026-03-05", 0, 0, 0,
-         0, "30"},
-        {NULL, "Submit expenses friday remind me 1 day before", "Submit expenses", "2026-03-06",
-         0, 0, 0, 0, "1440"},
-        {NULL, "Dentist tomorrow remind me 1 day and 2 hours before", "Dentist", "2026-03-05",
-         0, 0, 0, 0, "1440;120"},
-        {NULL, "Dentist friday remind me 1 day before and at 8am", "Dentist", "2026-03-06", 0,
-         0, 0, 0, "1440;at=2026-03-06T08:00"},
-        {NULL, "remind me to feed the cat at 6pm", "feed the cat", "2026-03-04T18:00", 0, 0, 0,
-         0, "0"},
+        {NULL, "Call mom tomorrow at 5pm remind me 1 hour before", "Call mom", "2026-03-05T17:00",
+         0, 0, 0, 0, "60"},
+        {NULL, "Call mom tomorrow remind me 30 min before", "Call mom", "2026-03-05", 0, 0, 0, 0,
+         "30"},
+        {NULL, "Submit expenses friday remind me 1 day before", "Submit expenses", "2026-03-06", 0,
+         0, 0, 0, "1440"},
+        {NULL, "Dentist tomorrow remind me 1 day and 2 hours before", "Dentist", "2026-03-05", 0, 0,
+         0, 0, "1440;120"},
+        {NULL, "Dentist friday remind me 1 day before and at 8am", "Dentist", "2026-03-06", 0, 0, 0,
+         0, "1440;at=2026-03-06T08:00"},
+        {NULL, "remind me to feed the cat at 6pm", "feed the cat", "2026-03-04T18:00", 0, 0, 0, 0,
+         "0"},
         {NULL, "remind me to call mom", "call mom", NULL, 0, 0, 0, 0, "0"},
         {NULL, "Dentist appointment tomorrow at 2pm remind me at 8am", "Dentist appointment",
          "2026-03-05T14:00", 0, 0, 0, 0, "at=2026-03-05T08:00"},
@@ -435,13 +444,27 @@ static void reminders(void **state)
          "at=2026-03-05T09:00"},
         {NULL, "Boil eggs remind me in 10 minutes", "Boil eggs", NULL, 0, 0, 0, 0,
          "at=2026-03-04T10:10"},
-        {NULL, "Taxes every year on april 15 remind me 2 weeks before", "Taxes", "2026-04-15",
-         0, 0, "FREQ=YEARLY", 0, "20160"},
+        {NULL, "Taxes every year on april 15 remind me 2 weeks before", "Taxes", "2026-04-15", 0, 0,
+         "FREQ=YEARLY", 0, "20160"},
         {NULL, "Call Bob tomorrow remind me", "Call Bob", "2026-03-05", 0, 0, 0, 0, "0"},
-        {NULL, "alert me 5 min before standup at 10:30", "standup", "2026-03-04T10:30", 0, 0,
-         0, 0, "5"},
-        {NULL, "reminder: 1 hour before, meeting tomorrow at 3pm", "meeting",
-         "2026-03-05T15:00", 0, 0, 0, 0, "60"},
+        {NULL, "alert me 5 min before standup at 10:30", "standup", "2026-03-04T10:30", 0, 0, 0, 0,
+         "5"},
+        {NULL, "reminder: 1 hour before, meeting tomorrow at 3pm", "meeting", "2026-03-05T15:00", 0,
+         0, 0, 0, "60"},
+        {NULL, "Dentist on monday remind me the day before", "Dentist", "2026-03-09", 0, 0, 0, 0,
+         "1440"},
+        {NULL, "Pay bill friday remind me 2 days before at 9am", "Pay bill", "2026-03-06", 0, 0, 0,
+         0, "at=2026-03-04T09:00"},
+        {NULL, "Remind me at 7pm to call mom", "call mom", "2026-03-04T19:00", 0, 0, 0, 0, "0"},
+        {NULL, "remind me on friday to pay rent", "pay rent", "2026-03-06", 0, 0, 0, 0, "0"},
+        {NULL, "remind me in 2 hours to check the oven", "check the oven", "2026-03-04T12:00", 0, 0,
+         0, 0, "0"},
+        {NULL, "Meeting tomorrow 2pm with reminder 30 minutes before", "Meeting",
+         "2026-03-05T14:00", 0, 0, 0, 0, "30"},
+        {NULL, "Submit report, remind me 1h before, tomorrow 5pm", "Submit report",
+         "2026-03-05T17:00", 0, 0, 0, 0, "60"},
+        {NULL, "Call mom tomorrow remind me 1 day before, and at 8am", "Call mom", "2026-03-05", 0,
+         0, 0, 0, "1440;at=2026-03-05T08:00"},
         /* "remind Bob" is not a reminder for me */
         {NULL, "remind Bob to pay", "remind Bob to pay", NULL},
     };
@@ -460,14 +483,16 @@ static void titles_and_quotes(void **state)
         {NULL, "New task: sort the mail", "sort the mail", NULL},
         {NULL, "New York trip planning", "New York trip planning", NULL},
         {NULL, "Address the letters", "Address the letters", NULL},
-        {NULL, "\"Read 5pm to 7pm protocol\" tomorrow", "Read 5pm to 7pm protocol",
-         "2026-03-05"},
-        {NULL, "Write \"next friday\" chapter tomorrow", "Write next friday chapter",
-         "2026-03-05"},
-        {NULL, "\xE2\x80\x9C" "every day p1" "\xE2\x80\x9D" " review", "every day p1 review", NULL},
+        {NULL, "\"Read 5pm to 7pm protocol\" tomorrow", "Read 5pm to 7pm protocol", "2026-03-05"},
+        {NULL, "Write \"next friday\" chapter tomorrow", "Write next friday chapter", "2026-03-05"},
+        {NULL,
+         "\xE2\x80\x9C"
+         "every day p1"
+         "\xE2\x80\x9D"
+         " review",
+         "every day p1 review", NULL},
         {NULL, "Unclosed \"quote tomorrow", "Unclosed \"quote", "2026-03-05"},
-        {NULL, "Call mom, tomorrow, about the trip", "Call mom, about the trip",
-         "2026-03-05"},
+        {NULL, "Call mom, tomorrow, about the trip", "Call mom, about the trip", "2026-03-05"},
         {NULL, "Call   mom\t\ttomorrow   now", "Call mom now", "2026-03-05"},
         {NULL, "tomorrow at 5pm", "", "2026-03-05T17:00"},
         {NULL, "", "", NULL},
@@ -478,6 +503,13 @@ static void titles_and_quotes(void **state)
         {NULL, "Café ☕ meeting tomorrow", "Café ☕ meeting", "2026-03-05"},
         {NULL, "日本 tomorrow 会議", "日本 会議", "2026-03-05"},
         /* two dates: the first wins, the second stays in the title */
+        {NULL, "Check in every weekday at 9 and remind me 5 minutes before", "Check in",
+         "2026-03-05T09:00", 0, 0, "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 0, "5"},
+        {NULL, "Buy milk and eggs tomorrow and", "Buy milk and eggs", "2026-03-05"},
+        {NULL, "Rock and roll", "Rock and roll", NULL},
+        {NULL, "Call mom (tomorrow) about it", "Call mom about it", "2026-03-05"},
+        {NULL, "Call mom [p1]", "Call mom", NULL, "urgent"},
+        {NULL, "Keep () and [] here", "Keep () and [] here", NULL},
         {NULL, "Move meeting monday or tuesday", "Move meeting or tuesday", "2026-03-09"},
     };
     CHECK_ALL(t);
@@ -489,8 +521,7 @@ static void dst_days(void **state)
     (void)state;
     static const struct want t[] = {
         {"2026-03-08T01:30", "Check backups in 2 hours", "Check backups", "2026-03-08T04:30"},
-        {"2026-03-08T01:30", "Check backups in 30 minutes", "Check backups",
-         "2026-03-08T03:00"},
+        {"2026-03-08T01:30", "Check backups in 30 minutes", "Check backups", "2026-03-08T03:00"},
         {"2026-03-07T12:00", "Call in 24 hours", "Call", "2026-03-08T13:00"},
         {"2026-03-07T12:00", "Call in 1 day", "Call", "2026-03-08"},
         {"2026-03-07T12:00", "Bake tomorrow at 2:30am", "Bake", "2026-03-08T02:30"},
@@ -499,10 +530,10 @@ static void dst_days(void **state)
         {"2026-11-01T00:30", "Check in 3 hours", "Check", "2026-11-01T02:30"},
         {"2026-10-31T12:00", "Call in 24 hours", "Call", "2026-11-01T11:00"},
         {"2026-03-08T01:30", "Feed cat at 3am", "Feed cat", "2026-03-08T03:00"},
-        {"2026-03-07T10:00", "Meds every day at 2:30am until march 9", "Meds",
-         "2026-03-08T02:30", 0, 0, "FREQ=DAILY;UNTIL=20260310T035959Z"},
-        {"2026-03-07T10:00", "Meds every day at 9am until march 7", "Meds", "2026-03-08T09:00",
-         0, 0, "FREQ=DAILY;UNTIL=20260308T045959Z"},
+        {"2026-03-07T10:00", "Meds every day at 2:30am until march 9", "Meds", "2026-03-08T02:30",
+         0, 0, "FREQ=DAILY;UNTIL=20260310T035959Z"},
+        {"2026-03-07T10:00", "Meds every day at 9am until march 7", "Meds", "2026-03-08T09:00", 0,
+         0, "FREQ=DAILY;UNTIL=20260308T045959Z"},
     };
     CHECK_ALL(t);
 }
@@ -598,11 +629,11 @@ static void bad_input(void **state)
     struct nl_result *r = malloc(sizeof *r);
     struct tock_error e = {0};
     static const char *const bad[] = {
-        "\xC0\x80",         /* overlong NUL */
-        "ab\xED\xA0\x80",   /* surrogate */
+        "\xC0\x80",          /* overlong NUL */
+        "ab\xED\xA0\x80",    /* surrogate */
         "tomorrow \xE2\x82", /* truncated */
-        "\xF5\x80\x80\x80", /* beyond U+10FFFF */
-        "\x80 tomorrow",    /* lone continuation byte */
+        "\xF5\x80\x80\x80",  /* beyond U+10FFFF */
+        "\x80 tomorrow",     /* lone continuation byte */
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(nl_parse(bad[i], strlen(bad[i]), &o, r, &e), TOCK_EINVAL);
@@ -632,11 +663,29 @@ static void linear_work(void **state)
 {
     (void)state;
     static const char *const units[] = {
-        "every ",      "on the ",   "remind me 1 day and ", "mon, ",      "\"",
-        "\xE2\x80\x9C", "#a ",      "1/",                   "in in 2 ",  "p1 ",
-        "every other ", "at 5:",    "the 1st and ",         "march ",    "mon-",
-        "next ",       "for 5 ",    "until ",               "12 ",       "! ",
-        "every mon and ", "remind me at 5pm and ", "every month on the 1st and the ",
+        "every ",
+        "on the ",
+        "remind me 1 day and ",
+        "mon, ",
+        "\"",
+        "\xE2\x80\x9C",
+        "#a ",
+        "1/",
+        "in in 2 ",
+        "p1 ",
+        "every other ",
+        "at 5:",
+        "the 1st and ",
+        "march ",
+        "mon-",
+        "next ",
+        "for 5 ",
+        "until ",
+        "12 ",
+        "! ",
+        "every mon and ",
+        "remind me at 5pm and ",
+        "every month on the 1st and the ",
     };
     struct nl_options o = {.zone = NY};
     time_parse_local(NOW, &o.now);
@@ -667,13 +716,20 @@ static void linear_work(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(relative_dates), cmocka_unit_test(weekdays_and_next),
-        cmocka_unit_test(month_names_and_numeric), cmocka_unit_test(times),
-        cmocka_unit_test(recurrence), cmocka_unit_test(priorities),
-        cmocka_unit_test(tags), cmocka_unit_test(reminders),
-        cmocka_unit_test(titles_and_quotes), cmocka_unit_test(dst_days),
-        cmocka_unit_test(spans_and_json), cmocka_unit_test(to_task_input),
-        cmocka_unit_test(bad_input), cmocka_unit_test(linear_work),
+        cmocka_unit_test(relative_dates),
+        cmocka_unit_test(weekdays_and_next),
+        cmocka_unit_test(month_names_and_numeric),
+        cmocka_unit_test(times),
+        cmocka_unit_test(recurrence),
+        cmocka_unit_test(priorities),
+        cmocka_unit_test(tags),
+        cmocka_unit_test(reminders),
+        cmocka_unit_test(titles_and_quotes),
+        cmocka_unit_test(dst_days),
+        cmocka_unit_test(spans_and_json),
+        cmocka_unit_test(to_task_input),
+        cmocka_unit_test(bad_input),
+        cmocka_unit_test(linear_work),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
