@@ -121,7 +121,7 @@ void api_h_mcp_post(struct http_req *req, struct http_resp *resp, void *a)
     enum mcp_kind kind = mcp_kind(msg);
     const char *method = json_string_value(json_object_get(msg, "method"));
     struct mcp_server_info info = {"tock", "tock tasks", app->version};
-    struct tool_env env = {app->svc, &ctx};
+    struct tool_env env = {.svc = app->svc, .ctx = &ctx};
     struct mcp_session st = {0};
 
     if (kind == MCP_REQUEST && !strcmp(method, "initialize")) {

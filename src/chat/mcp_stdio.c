@@ -57,7 +57,8 @@ int mcp_stdio_run(const struct tool_env *env, const struct mcp_server_info *info
         } else if (!blank(line.data, line.len)) {
             json_t *msg = mcp_parse(line.data, line.len, &reply);
             if (msg) {
-                env->ctx->traceparent = NULL; /* each message is its own trace */
+                if (env->ctx)
+                    env->ctx->traceparent = NULL; /* each message is its own trace */
                 mcp_handle(env, info, &session, msg, &reply);
                 json_decref(msg);
             }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chat/schema.h"
+#include "chat/tools_remote.h"
 
 struct table {
     const struct tool *rows;
@@ -128,7 +129,7 @@ static void fail_result(struct tool_result *out, int rc, const struct tock_error
     case TOCK_ESTALE:
         msg = detail ? e->message : "the task has changed since that version; read it again";
         break;
-    case TOCK_EBUSY: msg = "the database is busy; retry"; break;
+    case TOCK_EBUSY: msg = detail ? e->message : "the database is busy; retry"; break;
     default: msg = detail ? e->message : tock_strerror(rc);
     }
     if (rc != TOCK_EINVAL && rc != TOCK_ENOTFOUND && rc != TOCK_ECONFLICT && rc != TOCK_ESTALE &&
@@ -160,7 +161,8 @@ int tool_call(const struct tool_env *env, const char *name, json_t *args,
                  : tock_fail(&e, TOCK_EINVAL, "", "the arguments must be a JSON object");
     json_t *res = NULL;
     if (!rc)
-        rc = t->fn(env, args, &res, &e);
+        rc = env->remote ? tool_remote_call(env->remote, t, args, &res, &e)
+                         : t->fn(env, args, &res, &e);
     json_decref(empty);
     if (rc) {
         json_decref(res);

@@ -23,10 +23,17 @@
 #include "core/err.h"
 #include "service/service.h"
 
-/* Who calls: the services and the acting user (borrowed for the call). */
+struct tool_remote;
+
+/*
+ * Who calls: the services and the acting user (borrowed for the call). With
+ * `remote` set (tools_remote.h), calls go to a running server's REST API
+ * instead and svc/ctx are unused.
+ */
 struct tool_env {
     struct svc *svc;
     struct svc_ctx *ctx;
+    struct tool_remote *remote;
 };
 
 /*

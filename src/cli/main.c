@@ -16,6 +16,7 @@
 #include "obs/clock.h"
 #include "bus/bus.h"
 #include "chat/mcp_stdio.h"
+#include "chat/tools_remote.h"
 #include "cli/config.h"
 #include "http/http.h"
 #include "obs/log.h"
@@ -55,7 +56,7 @@ static void usage(FILE *f)
             "  parse [--now YYYY-MM-DDTHH:MM] [--tz ZONE] TEXT\n"
             "                                  parse a quick-add line, print the JSON\n"
             "  mcp [--user EMAIL]              MCP server on stdio, acting as TOCK_TOKEN's user\n"
-            "                                  (or --user); see docs/mcp.md\n"
+            "                                  (or --user); with TOCK_URL, via that server\n"
             "  version                         print the version\n"
             "\n"
             "Every TOCK_* variable has a matching flag: --max-body 2048 sets TOCK_MAX_BODY.\n"
@@ -542,6 +543,20 @@ static int cmd_mcp(void)
     signal(SIGPIPE, SIG_IGN);
     /* stdout carries the protocol: every log line (migrations included) goes to stderr. */
     log_setup(2, LOG_INFO, "mcp");
+    struct mcp_server_info info = {"tock", "tock tasks", TOCK_VERSION};
+    const char *url = getenv("TOCK_URL");
+    if (url && *url) {
+        /* Against a running server: tool calls go to its REST API; no database here. */
+        char err[512];
+        struct tool_remote *remote;
+        if (tool_remote_open(url, getenv("TOCK_TOKEN"), &remote, err, sizeof err))
+            return die(err);
+        struct tool_env env = {.remote = remote};
+        log_msg(LOG_INFO, "mcp: serving on stdio, forwarding to %s", url);
+        int rrc = mcp_stdio_run(&env, &info, stdin, stdout);
+        tool_remote_close(remote);
+        return rrc ? 1 : 0;
+    }
     struct core c;
     if (core_open(&c, true))
         return 1;
@@ -565,8 +580,7 @@ static int cmd_mcp(void)
     }
     struct svc_ctx ctx = {.user_id = u.id};
     snprintf(ctx.timezone, sizeof ctx.timezone, "%s", u.timezone);
-    struct tool_env env = {&c.svc, &ctx};
-    struct mcp_server_info info = {"tock", "tock tasks", TOCK_VERSION};
+    struct tool_env env = {.svc = &c.svc, .ctx = &ctx};
     log_msg(LOG_INFO, "mcp: serving user %lld on stdio (db %s)", (long long)u.id, c.cfg.db);
     rc = mcp_stdio_run(&env, &info, stdin, stdout);
     core_close(&c);

@@ -8,6 +8,8 @@ import { SAN_ENV, TOCK_BIN, initMsg, newUser, rawStdio, sanitizerClean, startSer
   from './helpers.mjs';
 import { exerciseTools } from './suite.mjs';
 
+// exerciseTools expects a user without tasks: each use takes a fresh one.
+
 let server, user;
 before(async () => {
   server = await startServer();
@@ -46,6 +48,22 @@ describe('tock mcp over stdio', () => {
         .structuredContent;
       assert.ok(items.some((x) => x.id === t.id));
       await client.close();
+    }
+  });
+
+  it('forwards every tool to a running server with TOCK_URL (no database)', async () => {
+    const fresh = await newUser(server);
+    const { client, stderr } = await sdkClient({ TOCK_URL: server.url, TOCK_TOKEN: fresh.token });
+    await exerciseTools(client, server, fresh);
+    await client.close();
+    sanitizerClean(stderr());
+    for (const env of [{ TOCK_URL: server.url, TOCK_TOKEN: 'tock_bogus' },
+      { TOCK_URL: server.url }, { TOCK_URL: 'http://127.0.0.1:1', TOCK_TOKEN: user.token },
+      { TOCK_URL: 'ftp://x', TOCK_TOKEN: user.token }]) {
+      const res = await rawStdio([], env).close();
+      assert.notEqual(res.code, 0, JSON.stringify(env));
+      assert.equal(res.stdout, '');
+      assert.match(res.stderr, /TOCK_TOKEN|TOCK_URL|reach/);
     }
   });
 

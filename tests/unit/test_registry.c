@@ -197,7 +197,7 @@ static int setup(void **state)
     f->ops->release(c);
     f->ctx.user_id = u.id;
     snprintf(f->ctx.timezone, sizeof f->ctx.timezone, "Europe/Paris");
-    f->env = (struct tool_env){&f->svc, &f->ctx};
+    f->env = (struct tool_env){.svc = &f->svc, .ctx = &f->ctx};
     *state = f;
     return 0;
 }
