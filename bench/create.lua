@@ -1,6 +1,7 @@
 -- wrk script: POST /api/v1/tasks (create). Each body is different: title with a
 -- per-thread counter, rotating priority, tags and an optional due date.
--- Usage: wrk ... -s bench/create.lua http://127.0.0.1:PORT -- TOKEN
+-- Usage: wrk ... -s bench/create.lua http://127.0.0.1:PORT -- TOKEN [TOKEN...]
+-- With several tokens (users), requests rotate over them.
 
 local thread_count = 0
 function setup(thread)
@@ -8,22 +9,25 @@ function setup(thread)
   thread_count = thread_count + 1
 end
 
-local k, headers = 0, nil
+local k, headers, all_headers = 0, nil, {}
 local priorities = { "none", "low", "medium", "high", "urgent" }
 local tags = { '["bench"]', '["bench","work"]', '["bench","home","errands"]', '[]' }
 
 function init(args)
-  local token = args[1]
-  assert(token, "usage: -- TOKEN")
-  headers = {
-    ["Authorization"] = "Bearer " .. token,
-    ["Content-Type"] = "application/json",
-    ["Accept"] = "application/json",
-  }
+  assert(args[1], "usage: -- TOKEN [TOKEN...]")
+  for i, token in ipairs(args) do
+    all_headers[i] = {
+      ["Authorization"] = "Bearer " .. token,
+      ["Content-Type"] = "application/json",
+      ["Accept"] = "application/json",
+    }
+  end
+  headers = all_headers[1]
 end
 
 function request()
   k = k + 1
+  headers = all_headers[k % #all_headers + 1]
   local due = ""
   if k % 3 == 1 then
     due = string.format(',"due":"2027-%02d-%02d"', k % 12 + 1, k % 28 + 1)

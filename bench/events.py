@@ -1,18 +1,25 @@
 #!/usr/bin/env python3
 """Event pipeline benchmark (not a test): API -> outbox -> relay -> Kafka -> audit.
 
-Starts librdkafka's mock cluster (3 brokers, build/tock-kafka-mock) and one
-`tock serve` (roles all: api, relay, audit; TOCK_BUS=kafka; SQLite by default,
-or PostgreSQL with BENCH_PG_URL=postgres://...), registers a user, then:
+Starts librdkafka's mock cluster (3 brokers, build/tock-kafka-mock) and `tock
+serve` processes with different roles on one database (SQLite by default, or
+PostgreSQL with BENCH_PG_URL=postgres://...; TOCK_BUS=kafka), then:
 
-1. Throughput: wrk creates tasks at BENCH_EVENTS_CONNS connections for
-   BENCH_EVENTS_DURATION; every create writes 2 events (task.created on
-   task-events, task.sync on task-updates), and the audit role consumes both
-   topics. Reported: API creates/s, and events/s end to end = audit rows /
-   (last audit row's commit - first event's time).
-2. Lag: a paced client sends BENCH_LAG_RATE events/s (creates at half that rate)
-   for BENCH_LAG_SECONDS; per event, lag = audit row commit time - event time
-   (the outbox commit). Reported: p50, p99, max.
+1. Load: a process with only the api role takes wrk creates at
+   BENCH_EVENTS_CONNS connections for BENCH_EVENTS_DURATION; every create writes
+   2 events (task.created on task-events, task.sync on task-updates), which wait
+   in the outbox (no relay runs).
+2. Relay throughput: a relay-only process publishes them to Kafka; events/s =
+   events / (last published_at - first published_at).
+3. Consumer throughput: an audit-only process consumes both topics; events/s =
+   events / (last audit row - first audit row).
+4. Lag: one process with api,relay,audit; a paced client sends BENCH_LAG_RATE
+   events/s (creates at half that rate) for BENCH_LAG_SECONDS; per event, lag =
+   audit row commit time - event time (its outbox commit). p50, p99, max.
+
+The mock cluster keeps about 5 MB per partition (librdkafka's mock prunes older
+message sets), so the load is spread over BENCH_EVENTS_USERS users (record key =
+user) and kept short; a longer load would lose the oldest records in the mock.
 
 Writes a Markdown summary to bench/results/events.md. Knobs: BENCH_EVENTS_DURATION
 (10), BENCH_EVENTS_CONNS (50), BENCH_LAG_RATE (1000), BENCH_LAG_SECONDS (10),
@@ -41,6 +48,7 @@ CONNS = int(os.environ.get("BENCH_EVENTS_CONNS", "50"))
 LAG_RATE = int(os.environ.get("BENCH_LAG_RATE", "1000"))
 LAG_SECONDS = int(os.environ.get("BENCH_LAG_SECONDS", "10"))
 PG_URL = os.environ.get("BENCH_PG_URL")
+USERS = int(os.environ.get("BENCH_EVENTS_USERS", "24"))
 TOPICS = ["task-events", "task-updates", "reminders", "dlq"]
 
 
@@ -101,6 +109,26 @@ def pct(v, p):
     return v[min(len(v) - 1, int(round(p / 100 * (len(v) - 1))))]
 
 
+class Tock:
+    """One `tock serve` with the given roles on the shared database and cluster."""
+
+    def __init__(self, env, roles, tmp, name):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        e = dict(env, TOCK_LISTEN=f"127.0.0.1:{self.port}", TOCK_ROLES=roles)
+        self.p = subprocess.Popen([TOCK, "serve"], env=e, stdin=subprocess.DEVNULL,
+                                  stdout=open(os.path.join(tmp, name + ".stdout"), "wb"),
+                                  stderr=open(os.path.join(tmp, name + ".stderr"), "wb"))
+        wait_for(lambda: _healthy(self.base), f"tock ({roles}) to start", 30)
+
+    def stop(self):
+        self.p.terminate()
+        try:
+            self.p.wait(60)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+
+
 def main():
     for b in (TOCK, MOCK):
         if not os.access(b, os.X_OK):
@@ -113,40 +141,60 @@ def main():
                             stderr=open(os.path.join(tmp, "mock.stderr"), "wb"))
     bootstrap = mock.stdout.readline().decode().strip()
     assert mock.stdout.readline().decode().strip() == "ready"
-    port = free_port()
     db_path = os.path.join(tmp, "tock.db")
-    env = dict(os.environ, TOCK_LISTEN=f"127.0.0.1:{port}",
-               TOCK_DB=PG_URL or f"sqlite:{db_path}", TOCK_DATA_DIR=tmp,
+    env = dict(os.environ, TOCK_DB=PG_URL or f"sqlite:{db_path}", TOCK_DATA_DIR=tmp,
                TOCK_BUS=f"kafka:{bootstrap}", TOCK_TOPIC_PREFIX="bench.",
                TOCK_ACCESS_LOG="0", TOCK_LOG_LEVEL="warn",
                TOCK_JWT_SECRET="bench-secret-0123456789abcdef0123456789")
-    tock = subprocess.Popen([TOCK, "serve"], env=env, stdin=subprocess.DEVNULL,
-                            stdout=open(os.path.join(tmp, "tock.stdout"), "wb"),
-                            stderr=open(os.path.join(tmp, "tock.stderr"), "wb"))
-    base = f"http://127.0.0.1:{port}"
+    audit = Audit(db_path)
+    procs = []
     try:
-        wait_for(lambda: _healthy(base), "tock to start", 30)
-        _, reg = http("POST", base + "/api/v1/auth/register",
-                      {"email": "bench@example.com", "password": "benchmark password"})
-        token = reg["token"]
-        audit = Audit(db_path)
-
-        # 1. Throughput.
-        log(f"throughput: wrk {CONNS} connections for {DURATION}s")
-        t0 = time.time()
+        # 1. The API writes with no relay running: the events wait in the outbox.
+        api = Tock(env, "api", tmp, "api")
+        procs.append(api)
+        # Several users: record keys (user ids) spread over the topics' partitions.
+        tokens = []
+        for u in range(USERS):
+            _, reg = http("POST", api.base + "/api/v1/auth/register",
+                          {"email": f"bench{u}@example.com", "password": "benchmark password"})
+            tokens.append(reg["token"])
+        token = tokens[0]
+        log(f"load: wrk {CONNS} connections for {DURATION}s (roles api: no relay)")
         out = subprocess.run(["wrk", "-t2", f"-c{CONNS}", f"-d{DURATION}s", "-s",
-                              os.path.join(HERE, "create.lua"), base, "--", token],
+                              os.path.join(HERE, "create.lua"), api.base, "--", *tokens],
                              capture_output=True, text=True, check=True).stdout
         api_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
         total = audit.outbox()
-        wait_for(lambda: audit.count() >= total, "the audit consumer to catch up", 600)
-        first_ev, last_row = map(int, audit.q(
-            "SELECT min(time), max(created_at) FROM audit_log")[0])
-        ev_s = total / ((last_row - first_ev) / 1000.0)
-        log(f"throughput: {total} events, {ev_s:.0f} events/s end to end "
-            f"(API {api_rps:.0f} creates/s)")
+        log(f"load: {total} events in the outbox (API {api_rps:.0f} creates/s)")
 
-        # 2. Lag at a paced rate.
+        # 2. A relay alone: outbox -> Kafka (idempotent producer, acks=all, 3 brokers).
+        relay = Tock(env, "relay", tmp, "relay")
+        procs.append(relay)
+        wait_for(lambda: int(audit.q("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                             [0][0]) == 0, "the relay to publish everything", 600)
+        p0, p1 = map(int, audit.q("SELECT min(published_at), max(published_at) FROM outbox")[0])
+        relay_s = total / max((p1 - p0) / 1000.0, 0.001)
+        log(f"relay: {total} events in {p1 - p0} ms = {relay_s:.0f} events/s")
+
+        # 3. An audit consumer alone: Kafka -> one row per event.
+        aud = Tock(env, "audit", tmp, "audit")
+        procs.append(aud)
+        wait_for(lambda: audit.count() >= total, "the audit consumer to catch up", 600)
+        a0, a1 = map(int, audit.q("SELECT min(created_at), max(created_at) FROM audit_log")[0])
+        cons_s = total / max((a1 - a0) / 1000.0, 0.001)
+        log(f"audit: {total} events in {a1 - a0} ms = {cons_s:.0f} events/s")
+
+        # 4. Lag at a paced rate, api + relay + audit in one process.
+        for p in procs:
+            p.stop()
+        procs = []
+        allp = Tock(env, "api,relay,audit", tmp, "all")
+        procs.append(allp)
+        port = allp.port
+        # Warm: one event through the whole path (the consumer group has joined).
+        mark0 = audit.count()
+        http("POST", allp.base + "/api/v1/tasks", {"title": "warm-up"}, token)
+        wait_for(lambda: audit.count() >= mark0 + 2, "the warm-up event", 120)
         creates = LAG_RATE // 2
         log(f"lag: {LAG_RATE} events/s ({creates} creates/s) for {LAG_SECONDS}s")
         mark = int(audit.q("SELECT coalesce(max(id), 0) FROM audit_log")[0][0])
@@ -178,8 +226,8 @@ def main():
             t.start()
         for t in th:
             t.join()
-        total = audit.outbox()
-        wait_for(lambda: audit.count() >= total, "the audit consumer to catch up", 600)
+        total2 = audit.outbox()
+        wait_for(lambda: audit.count() >= total2, "the audit consumer to catch up", 600)
         lags = [int(r[0]) for r in audit.q(
             f"SELECT created_at - time FROM audit_log WHERE id > {mark}")]
         achieved = len(lags) / LAG_SECONDS
@@ -187,20 +235,18 @@ def main():
         log(f"lag: {len(lags)} events ({achieved:.0f}/s), p50 {p50} ms, p99 {p99} ms, "
             f"max {mx} ms, errors {len(errors)}")
         store = "PostgreSQL" if PG_URL else "SQLite"
-        md = (f"| store | events/s end to end | API creates/s | lag rate | lag p50 | lag p99 "
-              f"| lag max |\n|---|---|---|---|---|---|---|\n"
-              f"| {store} | {ev_s:.0f} | {api_rps:.0f} | {achieved:.0f}/s | {p50} ms | "
-              f"{p99} ms | {mx} ms |\n")
+        md = (f"| store | events | relay -> Kafka | Kafka -> audit | API creates/s | "
+              f"lag at | lag p50 | lag p99 | lag max |\n"
+              f"|---|---|---|---|---|---|---|---|---|\n"
+              f"| {store} | {total} | {relay_s:.0f}/s | {cons_s:.0f}/s | {api_rps:.0f} | "
+              f"{achieved:.0f}/s | {p50} ms | {p99} ms | {mx} ms |\n")
         os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
         with open(os.path.join(HERE, "results", "events.md"), "w") as f:
             f.write(md)
         print(md)
     finally:
-        tock.terminate()
-        try:
-            tock.wait(30)
-        except subprocess.TimeoutExpired:
-            tock.kill()
+        for p in procs:
+            p.stop()
         mock.stdin.close()
         mock.wait(30)
         if not os.environ.get("BENCH_KEEP_TMP"):

@@ -31,6 +31,12 @@ struct bus_msg {
 };
 
 typedef int (*bus_handler_fn)(const struct bus_msg *msg, void *arg);
+/*
+ * A batch handler: processes msgs[0..n) in order; on return *done is the length of
+ * the prefix whose effects are committed. Returns 0 when *done == n, else the error
+ * of msgs[*done] (the bus redelivers from there).
+ */
+typedef int (*bus_batch_fn)(const struct bus_msg *msgs, size_t n, size_t *done, void *arg);
 
 struct bus_ops {
     const char *name;
@@ -53,6 +59,14 @@ struct bus_ops {
      */
     int (*publish_batch)(struct bus *b, const struct bus_msg *msgs, size_t n,
                          size_t *published);
+    /*
+     * Optional (NULL: subscribe is used). Like subscribe, with a batch handler the bus
+     * calls with the messages it has at hand (Kafka: up to a poll's worth), so a
+     * consumer can commit many effects in one transaction. fn handles single messages
+     * where the bus has no batch.
+     */
+    int (*subscribe_batch)(struct bus *b, const char *group, const char *const *topics,
+                           size_t ntopics, bus_handler_fn fn, bus_batch_fn bfn, void *arg);
 };
 
 /*

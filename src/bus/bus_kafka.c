@@ -45,6 +45,7 @@ extern char **environ;
 #define KAFKA_HEALTH_TIMEOUT_MS 2000
 #define KAFKA_ADMIN_TIMEOUT_MS 15000
 #define KAFKA_POLL_MS 200
+#define KAFKA_BATCH_MAX 256 /* messages handed to a batch handler at once */
 #define KAFKA_BACKOFF_MIN_MS 100
 #define KAFKA_BACKOFF_MAX_MS 30000
 #define KAFKA_CONTENT_TYPE "application/cloudevents+json; charset=UTF-8"
@@ -57,6 +58,7 @@ struct ksub {
     char group[64];
     rd_kafka_topic_partition_list_t *topics; /* prefixed names */
     bus_handler_fn fn;
+    bus_batch_fn bfn; /* NULL: fn per message */
     void *arg;
     rd_kafka_t *rk; /* the consumer */
     pthread_t thread;
@@ -438,8 +440,8 @@ static int kafka_health(struct bus *b)
 
 /* ---------------------------------------------------------------- consumers */
 
-static int kafka_subscribe(struct bus *b, const char *group, const char *const *topics,
-                           size_t ntopics, bus_handler_fn fn, void *arg)
+static int kafka_subscribe_batch(struct bus *b, const char *group, const char *const *topics,
+                                 size_t ntopics, bus_handler_fn fn, bus_batch_fn bfn, void *arg)
 {
     if (b->started || b->nsubs == KAFKA_SUBS_MAX || ntopics == 0)
         return TOCK_ELIMIT;
@@ -454,7 +456,13 @@ static int kafka_subscribe(struct bus *b, const char *group, const char *const *
         conf_set(conf, "enable.auto.commit", "false", err, sizeof err) ||
         conf_set(conf, "enable.auto.offset.store", "false", err, sizeof err) ||
         (!getenv("TOCK_KAFKA_AUTO_OFFSET_RESET") &&
-         conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err))) {
+         conf_set(conf, "auto.offset.reset", "earliest", err, sizeof err)) ||
+        /*
+         * A broker answers a fetch as soon as data arrives; this only bounds the wait
+         * when it does not (librdkafka's mock cluster holds every fetch this long).
+         */
+        (!getenv("TOCK_KAFKA_FETCH_WAIT_MAX_MS") &&
+         conf_set(conf, "fetch.wait.max.ms", "50", err, sizeof err))) {
         rd_kafka_conf_destroy(conf);
         log_msg(LOG_ERROR, "%s", err);
         return TOCK_EINVAL;
@@ -475,9 +483,16 @@ static int kafka_subscribe(struct bus *b, const char *group, const char *const *
         rd_kafka_topic_partition_list_add(s->topics, name, RD_KAFKA_PARTITION_UA);
     }
     s->fn = fn;
+    s->bfn = bfn;
     s->arg = arg;
     s->rk = rk;
     return 0;
+}
+
+static int kafka_subscribe(struct bus *b, const char *group, const char *const *topics,
+                           size_t ntopics, bus_handler_fn fn, void *arg)
+{
+    return kafka_subscribe_batch(b, group, topics, ntopics, fn, NULL, arg);
 }
 
 /* Sleeps ms in small steps; false when the bus is stopping. */
@@ -492,26 +507,106 @@ static bool sleep_unless_stopping(struct bus *b, long ms)
     return !atomic_load(&b->stopping);
 }
 
-/* Handles one message; returns the handler's result. */
-static int deliver(struct ksub *s, const rd_kafka_message_t *m)
+/* A polled message as the handlers see it (strings owned). */
+struct kmsg {
+    rd_kafka_message_t *m;
+    char *key, *value, *id;
+    struct bus_msg bm;
+};
+
+static int kmsg_init(struct bus *b, rd_kafka_message_t *m, struct kmsg *k)
 {
-    struct bus *b = s->bus;
     const char *full = rd_kafka_topic_name(m->rkt);
     size_t plen = strlen(b->prefix);
     const char *topic = strncmp(full, b->prefix, plen) == 0 ? full + plen : full;
-    char *key = strndup(m->key ? (const char *)m->key : "", m->key ? m->key_len : 0);
-    char *value = strndup(m->payload ? (const char *)m->payload : "", m->payload ? m->len : 0);
-    int rc = TOCK_ENOMEM;
-    if (key && value) {
-        json_t *ev = json_loadb(value, strlen(value), 0, NULL);
-        const char *id = ev ? json_string_value(json_object_get(ev, "id")) : NULL;
-        struct bus_msg bm = {topic, key, value, strlen(value), id};
-        rc = s->fn(&bm, s->arg);
-        json_decref(ev);
+    k->m = m;
+    k->key = strndup(m->key ? (const char *)m->key : "", m->key ? m->key_len : 0);
+    k->value = strndup(m->payload ? (const char *)m->payload : "", m->payload ? m->len : 0);
+    if (!k->key || !k->value)
+        return TOCK_ENOMEM;
+    /* The event id, when the value is a CloudEvent (NULL otherwise). */
+    json_t *ev = json_loadb(k->value, strlen(k->value), 0, NULL);
+    const char *id = ev ? json_string_value(json_object_get(ev, "id")) : NULL;
+    k->id = id ? strdup(id) : NULL;
+    json_decref(ev);
+    k->bm = (struct bus_msg){topic, k->key, k->value, strlen(k->value), k->id};
+    return 0;
+}
+
+static void kmsg_release(struct kmsg *k)
+{
+    free(k->key);
+    free(k->value);
+    free(k->id);
+    rd_kafka_message_destroy(k->m);
+    memset(k, 0, sizeof *k);
+}
+
+/*
+ * Polls up to KAFKA_BATCH_MAX messages: waits KAFKA_POLL_MS for the first, then
+ * takes only what is already fetched. Errors are logged and skipped.
+ */
+static size_t poll_batch(struct ksub *s, struct kmsg *out, size_t max)
+{
+    size_t n = 0;
+    while (n < max) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, n ? 0 : KAFKA_POLL_MS);
+        if (!m)
+            break;
+        if (m->err) {
+            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                log_msg(LOG_WARN, "kafka: group tock-%s: %s", s->group, rd_kafka_message_errstr(m));
+            rd_kafka_message_destroy(m);
+            continue;
+        }
+        if (kmsg_init(s->bus, m, &out[n])) {
+            /* Out of memory: leave it to a redelivery from the committed offset. */
+            kmsg_release(&out[n]);
+            break;
+        }
+        n++;
     }
-    free(key);
-    free(value);
-    return rc;
+    return n;
+}
+
+/*
+ * After handling v[0..n): offsets up to `done` are stored and committed; each
+ * partition with a message left unhandled is sought back to its first one, so
+ * it is read again (in order) after the backoff.
+ */
+static void settle(struct ksub *s, struct kmsg *v, size_t n, size_t done)
+{
+    rd_kafka_resp_err_t e;
+    if (done) {
+        rd_kafka_topic_partition_list_t *off = rd_kafka_topic_partition_list_new((int)done);
+        for (size_t i = 0; i < done; i++) {
+            rd_kafka_topic_partition_t *p = rd_kafka_topic_partition_list_find(
+                off, rd_kafka_topic_name(v[i].m->rkt), v[i].m->partition);
+            if (!p)
+                p = rd_kafka_topic_partition_list_add(off, rd_kafka_topic_name(v[i].m->rkt),
+                                                      v[i].m->partition);
+            p->offset = v[i].m->offset + 1;
+        }
+        if ((e = rd_kafka_offsets_store(s->rk, off)) ||
+            (e = rd_kafka_commit(s->rk, off, 1 /* async: a lost commit only redelivers */)))
+            log_msg(LOG_WARN, "kafka: group tock-%s: commit: %s", s->group, rd_kafka_err2str(e));
+        rd_kafka_topic_partition_list_destroy(off);
+    }
+    if (done == n)
+        return;
+    rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new((int)(n - done));
+    for (size_t i = done; i < n; i++)
+        if (!rd_kafka_topic_partition_list_find(pos, rd_kafka_topic_name(v[i].m->rkt),
+                                                v[i].m->partition))
+            rd_kafka_topic_partition_list_add(pos, rd_kafka_topic_name(v[i].m->rkt),
+                                              v[i].m->partition)
+                ->offset = v[i].m->offset;
+    rd_kafka_error_t *se = rd_kafka_seek_partitions(s->rk, pos, 5000);
+    if (se) {
+        log_msg(LOG_WARN, "kafka: group tock-%s: seek: %s", s->group, rd_kafka_error_string(se));
+        rd_kafka_error_destroy(se);
+    }
+    rd_kafka_topic_partition_list_destroy(pos);
 }
 
 static void *consume(void *arg)
@@ -524,51 +619,47 @@ static void *consume(void *arg)
         log_msg(LOG_ERROR, "kafka: group tock-%s: subscribe: %s", s->group, rd_kafka_err2str(e));
         return NULL;
     }
-    while (!atomic_load(&b->stopping)) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(s->rk, KAFKA_POLL_MS);
-        if (!m)
+    size_t cap = s->bfn ? KAFKA_BATCH_MAX : 1;
+    struct kmsg *v = calloc(cap, sizeof *v);
+    struct bus_msg *bms = calloc(cap, sizeof *bms);
+    while (v && bms && !atomic_load(&b->stopping)) {
+        size_t n = poll_batch(s, v, cap), done = 0;
+        if (n == 0)
             continue;
-        if (m->err) {
-            if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                log_msg(LOG_WARN, "kafka: group tock-%s: %s", s->group, rd_kafka_message_errstr(m));
-            rd_kafka_message_destroy(m);
-            continue;
-        }
-        int rc = deliver(s, m);
-        if (rc == 0) {
-            backoff = 0;
-            rd_kafka_topic_partition_list_t *off = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(off, rd_kafka_topic_name(m->rkt), m->partition)
-                ->offset = m->offset + 1;
-            if ((e = rd_kafka_offsets_store(s->rk, off)) ||
-                (e = rd_kafka_commit(s->rk, off, 1 /* async: a lost commit only redelivers */)))
-                log_msg(LOG_WARN, "kafka: group tock-%s: commit: %s", s->group,
-                        rd_kafka_err2str(e));
-            rd_kafka_topic_partition_list_destroy(off);
+        int rc;
+        if (s->bfn) {
+            for (size_t i = 0; i < n; i++)
+                bms[i] = v[i].bm;
+            rc = s->bfn(bms, n, &done, s->arg);
         } else {
-            /* Not processed: read this offset again, after a pause. */
+            rc = s->fn(&v[0].bm, s->arg);
+            done = rc ? 0 : 1;
+        }
+        if (done > n)
+            done = n;
+        settle(s, v, n, done);
+        if (rc) {
+            /* Not processed: read these offsets again, after a pause. */
             backoff = backoff ? backoff * 2 : KAFKA_BACKOFF_MIN_MS;
             if (backoff > KAFKA_BACKOFF_MAX_MS)
                 backoff = KAFKA_BACKOFF_MAX_MS;
             log_msg(LOG_WARN,
                     "kafka: group tock-%s: handler failed (%s) at %s[%d]@%lld; retrying "
                     "in %ld ms",
-                    s->group, tock_strerror(rc), rd_kafka_topic_name(m->rkt), (int)m->partition,
-                    (long long)m->offset, backoff);
-            rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(pos, rd_kafka_topic_name(m->rkt), m->partition)
-                ->offset = m->offset;
-            rd_kafka_error_t *se = rd_kafka_seek_partitions(s->rk, pos, 5000);
-            if (se) {
-                log_msg(LOG_WARN, "kafka: group tock-%s: seek: %s", s->group,
-                        rd_kafka_error_string(se));
-                rd_kafka_error_destroy(se);
-            }
-            rd_kafka_topic_partition_list_destroy(pos);
-            sleep_unless_stopping(b, backoff);
+                    s->group, tock_strerror(rc), rd_kafka_topic_name(v[done].m->rkt),
+                    (int)v[done].m->partition, (long long)v[done].m->offset, backoff);
+        } else {
+            backoff = 0;
         }
-        rd_kafka_message_destroy(m);
+        for (size_t i = 0; i < n; i++)
+            kmsg_release(&v[i]);
+        if (rc)
+            sleep_unless_stopping(b, backoff);
     }
+    if (!v || !bms)
+        log_msg(LOG_ERROR, "kafka: group tock-%s: out of memory; consumer stopped", s->group);
+    free(v);
+    free(bms);
     /* Commit what was stored but maybe not yet committed, then leave the group. */
     rd_kafka_commit(s->rk, NULL, 0);
     rd_kafka_consumer_close(s->rk);
@@ -615,4 +706,5 @@ const struct bus_ops bus_kafka_ops = {
     .stop = kafka_stop,
     .health = kafka_health,
     .publish_batch = kafka_publish_batch,
+    .subscribe_batch = kafka_subscribe_batch,
 };

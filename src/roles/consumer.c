@@ -50,6 +50,9 @@ int consumer_new(struct svc *svc, const struct consumer_def *def, struct consume
 
 int consumer_subscribe(struct consumer *cons, struct bus *bus, const struct bus_ops *bops)
 {
+    if (bops->subscribe_batch)
+        return bops->subscribe_batch(bus, cons->def.name, cons->def.topics, cons->def.ntopics,
+                                     consumer_deliver, consumer_deliver_batch, cons);
     return bops->subscribe(bus, cons->def.name, cons->def.topics, cons->def.ntopics,
                            consumer_deliver, cons);
 }
@@ -215,6 +218,15 @@ static int dead_letter(struct consumer *cons, const struct bus_msg *msg,
     return rc;
 }
 
+static void count_lag(const char *name, int64_t time_ms, int64_t now)
+{
+    if (time_ms <= 0)
+        return;
+    double lag = (double)(now - time_ms) / 1000.0;
+    metrics_gauge_set("tock_consumer_lag_seconds", "consumer", name, lag);
+    metrics_observe("tock_consumer_event_lag_seconds", "consumer", name, lag);
+}
+
 /* A dead letter this consumer wrote itself: never dead-letter it again. */
 static bool own_dead_letter(const struct consumer *cons, const struct consumer_event *ev)
 {
@@ -268,12 +280,8 @@ int consumer_deliver(const struct bus_msg *msg, void *arg)
     }
     if (rc == 0) {
         metrics_counter_add("tock_events_consumed_total", "consumer", name, 1);
-        if (ev.time_ms > 0) {
-            /* Lag: from the event's commit (its time) to this consumer's committed effect. */
-            double lag = (double)(clock_now_ms() - ev.time_ms) / 1000.0;
-            metrics_gauge_set("tock_consumer_lag_seconds", "consumer", name, lag);
-            metrics_observe("tock_consumer_event_lag_seconds", "consumer", name, lag);
-        }
+        /* Lag: from the event's commit (its time) to this consumer's committed effect. */
+        count_lag(name, ev.time_ms, clock_now_ms());
     } else if (rc == TOCK_ECONFLICT) {
         metrics_counter_add("tock_events_duplicate_total", "consumer", name, 1);
         rc = 0;
@@ -294,4 +302,85 @@ int consumer_deliver(const struct bus_msg *msg, void *arg)
     }
     json_decref(ev.json);
     return rc;
+}
+
+/*
+ * The fast path: every event of the batch in one transaction (marks and effects),
+ * one commit. Any failure — a malformed event, a store error, a failing handler —
+ * rolls the whole batch back and hands it to the one-by-one path, which retries,
+ * dead-letters and reports exactly as consumer_deliver does; a batch that commits
+ * has had the same effects the one-by-one path would have had.
+ */
+int consumer_deliver_batch(const struct bus_msg *msgs, size_t n, size_t *done, void *arg)
+{
+    struct consumer *cons = arg;
+    struct svc *s = cons->svc;
+    const char *name = cons->def.name;
+    *done = 0;
+    if (n == 0)
+        return 0;
+    int64_t *times = calloc(n, sizeof *times);
+    bool *effect = calloc(n, sizeof *effect);
+    struct store_conn *c = NULL;
+    int rc = times && effect ? s->ops->acquire(s->store, &c) : TOCK_ENOMEM;
+    if (!rc && (rc = s->ops->begin(c, true))) {
+        s->ops->release(c);
+        c = NULL;
+    }
+    int64_t now = clock_now_ms();
+    size_t dups = 0;
+    for (size_t i = 0; !rc && i < n; i++) {
+        struct consumer_event ev;
+        char err[256];
+        if ((rc = parse_event(&msgs[i], &ev, err, sizeof err))) {
+            json_decref(ev.json);
+            break;
+        }
+        if (wanted(cons, ev.type)) {
+            rc = s->ops->processed_mark(c, name, ev.id, now);
+            if (rc == TOCK_ECONFLICT) {
+                rc = 0;
+                dups++;
+            } else if (!rc) {
+                int64_t t0 = clock_mono_ns();
+                rc = cons->def.handle(s, c, &ev, cons->def.arg);
+                int64_t ns = clock_mono_ns() - t0;
+                metrics_counter_add("tock_consumer_handler_seconds_total", "consumer", name,
+                                    (uint64_t)(ns > 0 ? ns : 0));
+                effect[i] = true;
+                times[i] = ev.time_ms;
+            }
+        }
+        json_decref(ev.json);
+    }
+    if (c) {
+        if (rc)
+            s->ops->rollback(c);
+        else
+            rc = s->ops->commit(c);
+        s->ops->release(c);
+    }
+    if (!rc) {
+        now = clock_now_ms();
+        size_t consumed = 0;
+        for (size_t i = 0; i < n; i++)
+            if (effect[i]) {
+                consumed++;
+                count_lag(name, times[i], now);
+            }
+        if (consumed)
+            metrics_counter_add("tock_events_consumed_total", "consumer", name, consumed);
+        if (dups)
+            metrics_counter_add("tock_events_duplicate_total", "consumer", name, dups);
+        *done = n;
+    }
+    free(times);
+    free(effect);
+    if (!rc)
+        return 0;
+    /* Slow path: one by one, with the retries and dead letters of consumer_deliver. */
+    for (; *done < n; (*done)++)
+        if ((rc = consumer_deliver(&msgs[*done], cons)))
+            return rc;
+    return 0;
 }

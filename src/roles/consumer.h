@@ -79,6 +79,11 @@ int consumer_subscribe(struct consumer *cons, struct bus *bus, const struct bus_
  * Exposed for tests and for buses driven by hand.
  */
 int consumer_deliver(const struct bus_msg *msg, void *consumer);
+/*
+ * The batch handler (bus_batch_fn): the whole batch in one transaction when every
+ * event succeeds first time; otherwise consumer_deliver for each, in order.
+ */
+int consumer_deliver_batch(const struct bus_msg *msgs, size_t n, size_t *done, void *consumer);
 /* Makes pending backoff sleeps return early (shutdown); safe from any thread. */
 void consumer_cancel(struct consumer *cons);
 void consumer_free(struct consumer *cons);

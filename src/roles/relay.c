@@ -21,7 +21,7 @@
 #include "obs/metrics.h"
 #include "roles/relay.h"
 
-#define RELAY_BATCH 256
+#define RELAY_BATCH 1024
 #define RELAY_POLL_MS 1000
 #define RELAY_BACKOFF_MIN_MS 100
 #define RELAY_BACKOFF_MAX_MS 30000

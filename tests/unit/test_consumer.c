@@ -310,6 +310,63 @@ static void retention_sweep_deletes_old_rows_in_batches(void **state)
 }
 
 
+static struct bus_msg mk(char *json, size_t cap, char *key, const char *id, const char *type,
+                         const char *subject, int64_t user)
+{
+    snprintf(key, 24, "%lld", (long long)user);
+    snprintf(json, cap,
+             "{\"specversion\":\"1.0\",\"id\":\"%s\",\"source\":\"tock/test\",\"type\":"
+             "\"%s\",\"time\":\"2026-01-02T03:04:05.000Z\",\"subject\":\"%s\",\"userid\":"
+             "\"%s\",\"data\":{\"schema_version\":1}}",
+             id, type, subject, key);
+    return (struct bus_msg){"task-events", key, json, strlen(json), id};
+}
+
+/*
+ * Batches: a clean batch commits every effect at once (a duplicate and an unwanted
+ * type inside it are skipped); a batch with a poison event falls back to one by
+ * one: the others take effect once, the poison is dead-lettered, all acked.
+ */
+static void batch_commits_once_and_falls_back_on_failure(void **state)
+{
+    struct fixture *f = *state;
+    f->fail_always = true; /* only subject 666 fails */
+    struct consumer *cons = make_consumer(f, 2);
+    char j[6][512], k[6][24];
+    struct bus_msg b1[4] = {
+        mk(j[0], 512, k[0], "b-1", "task.created", "1", f->ctx.user_id),
+        mk(j[1], 512, k[1], "b-2", "task.updated", "2", f->ctx.user_id),
+        mk(j[2], 512, k[2], "b-1", "task.created", "1", f->ctx.user_id), /* duplicate */
+        mk(j[3], 512, k[3], "b-3", "task.sync", "3", f->ctx.user_id),    /* unwanted */
+    };
+    size_t done = 99;
+    assert_int_equal(consumer_deliver_batch(b1, 4, &done, cons), 0);
+    assert_int_equal(done, 4);
+    assert_int_equal(f->effects, 2);
+    assert_int_equal(f->calls, 2);
+    assert_int_equal(audit_count(f), 2);
+    /* The same batch again: all duplicates, nothing new. */
+    assert_int_equal(consumer_deliver_batch(b1, 4, &done, cons), 0);
+    assert_int_equal(f->effects, 2);
+    assert_int_equal(f->calls, 2);
+    struct bus_msg b2[2] = {
+        mk(j[4], 512, k[4], "b-4", "task.created", "4", f->ctx.user_id),
+        mk(j[5], 512, k[5], "b-poison", "task.created", "666", f->ctx.user_id),
+    };
+    assert_int_equal(consumer_deliver_batch(b2, 2, &done, cons), 0);
+    assert_int_equal(done, 2);
+    /* b-4's handler ran twice (the batch attempt was rolled back), its effect is there once. */
+    assert_int_equal(f->effects, 4);
+    assert_int_equal(audit_count(f), 3);
+    json_t *dl;
+    size_t ndl;
+    dlq_rows(f, &dl, &ndl);
+    assert_int_equal(ndl, 1);
+    json_decref(dl);
+    bus_local_ops.stop(f->bus);
+    consumer_free(cons);
+}
+
 /*
  * DLQ replay: the poison event is dead-lettered; once the cause is fixed, a replay
  * puts the original (same id) back on its topic; only the consumer that gave up
@@ -373,6 +430,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(transient_failure_is_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(dead_letter_replay_reprocesses_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(batch_commits_once_and_falls_back_on_failure, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(relay_to_audit_one_row_per_event, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_sweep_deletes_old_rows_in_batches, setup,
                                         teardown),
