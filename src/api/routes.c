@@ -59,6 +59,9 @@ const struct http_route api_routes[] = {
     {"GET", "/api/v1/notifications/deliveries", api_h_deliveries_list},
     /* ---- sync: WebSocket upgrade (h_ws.c, docs/sync.md) ---- */
     {"GET", "/api/v1/ws", api_h_ws},
+    /* ---- mcp: Streamable HTTP (h_mcp.c); GET gets the router's 405 ---- */
+    {"POST", "/mcp", api_h_mcp_post},
+    {"DELETE", "/mcp", api_h_mcp_delete},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];
@@ -74,9 +77,6 @@ const struct http_route api_ops_routes[] = {
     {"GET", "/metrics", api_h_metrics},
     {"GET", "/dapr/subscribe", api_h_dapr_subscribe},
     {"POST", "/events/{group}/{topic}", api_h_dapr_event},
-    /* ---- mcp: Streamable HTTP (h_mcp.c); GET gets the router's 405 ---- */
-    {"POST", "/mcp", api_h_mcp_post},
-    {"DELETE", "/mcp", api_h_mcp_delete},
 };
 
 const size_t api_ops_nroutes = sizeof api_ops_routes / sizeof api_ops_routes[0];
