@@ -1487,6 +1487,23 @@ static void dispatch(struct eng *g, struct chat_intent_parse *ip, const char *cl
         }
         break;
     case CI_UNKNOWN: {
+        /* "the second one" with no question pending: pick from the last list. */
+        if (chat_choice_of(clean, CANDIDATES_MAX > LIST_SHOW_MAX ? CANDIDATES_MAX
+                                                                 : LIST_SHOW_MAX) >= 0) {
+            json_t *listed = json_object_get(g->t->state, "listed");
+            int k = chat_choice_of(clean, json_array_size(listed));
+            json_t *task = k >= 0 ? get_task(g, json_string_value(json_array_get(
+                                                       listed, (size_t)k)))
+                                  : NULL;
+            if (task) {
+                say(g, "OK, \"%s\". What should I do with it?", js(task, "title"));
+                remember(g, js(task, "id"));
+                json_decref(task);
+            } else if (!g->out.len) {
+                say(g, "I have no list to pick that from. Ask me to list tasks first.");
+            }
+            return;
+        }
         /* A bare task phrase with a time, priority or tag: add it. */
         struct nl_result *r = calloc(1, sizeof *r);
         bool taskish = r && parse_nl(g, clean, r) && r->title[0] &&

@@ -6,7 +6,8 @@
  * the Chat Completions API: the assistant message is appended unchanged, then
  * one {"role":"tool","tool_call_id","content"} per call. `arguments` may be a
  * JSON string (validated: invalid JSON goes back to the model as a tool error)
- * or an object; a missing call id gets a generated one.
+ * or an object; a call without an id gets a generated one (written into the
+ * assistant message sent back, so its tool message answers it).
  *
  * HTTP: libcurl with a connect timeout and a whole-request timeout; 408, 409,
  * 429 (except insufficient_quota) and 5xx are retried with exponential backoff
@@ -291,15 +292,23 @@ int chat_openai(const struct chat_config *cfg, struct chat_turn *t, json_t *hist
         }
         json_t *calls = json_object_get(msg, "tool_calls");
         if (json_is_array(calls) && json_array_size(calls)) {
-            json_array_append(messages, msg); /* unchanged */
+            /*
+             * The assistant message goes back unchanged, except that a call the
+             * server sent without an id gets the one its tool message answers.
+             */
             json_array_foreach(calls, i, x)
             {
-                char idbuf[40];
                 const char *id = json_string_value(json_object_get(x, "id"));
                 if (!id || !*id) {
+                    char idbuf[40];
                     snprintf(idbuf, sizeof idbuf, "call_%d_%zu", step, i);
-                    id = idbuf;
+                    json_object_set_new(x, "id", json_string(idbuf));
                 }
+            }
+            json_array_append(messages, msg);
+            json_array_foreach(calls, i, x)
+            {
+                const char *id = json_string_value(json_object_get(x, "id"));
                 char *content = run_call(t, x);
                 json_array_append_new(messages,
                                       json_pack("{s:s,s:s,s:s}", "role", "tool", "tool_call_id",
