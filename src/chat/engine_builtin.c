@@ -64,7 +64,7 @@ static long after_prefix(const char *l, const char *prefix)
     size_t n = strlen(prefix);
     if (strncmp(l, prefix, n))
         return -1;
-    if (prefix[n - 1] != ' ' && l[n] && l[n] != ' ')
+    if (isalnum((unsigned char)prefix[n - 1]) && l[n] && l[n] != ' ')
         return -1;
     return (long)(l[n] == ' ' && prefix[n - 1] != ' ' ? n + 1 : n);
 }
@@ -546,9 +546,17 @@ static size_t words_of(const char *s, char w[][48], size_t max)
     return n;
 }
 
+/* One insertion, deletion, substitution or swap of neighbours. */
 static bool within_one_edit(const char *a, const char *b)
 {
     size_t la = strlen(a), lb = strlen(b);
+    if (la == lb) {
+        size_t d = 0;
+        while (d < la && a[d] == b[d])
+            d++;
+        if (d + 1 < la && a[d] == b[d + 1] && a[d + 1] == b[d] && !strcmp(a + d + 2, b + d + 2))
+            return true;
+    }
     if (la > lb + 1 || lb > la + 1)
         return false;
     size_t i = 0, j = 0;
