@@ -269,6 +269,7 @@ static void turns(void **state)
     r = turn(f, &cid, "show my urgent tasks", NULL);
     assert_non_null(strstr(r, "1 urgent task:\n1. \""));
     assert_non_null(strstr(r, second_title));
+    assert_null(strstr(r, first_title));
     free(r);
     r = turn(f, &cid, "show my urgent tasks due tomorrow", NULL);
     if (!strcmp(second_title, "Buy milk"))
