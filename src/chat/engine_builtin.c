@@ -1406,7 +1406,7 @@ static void do_list(struct eng *g, const char *text)
                 continue;
             /* a #tag word was taken as a tag filter */
             char hash[50];
-            snprintf(hash, sizeof hash, "#%s", w[j]);
+            snprintf(hash, sizeof hash, "#%.47s", w[j]);
             if (strstr(l, hash))
                 continue;
             int m = snprintf(q + k, sizeof q - k, "%s%s", k ? " " : "", w[j]);
