@@ -81,8 +81,11 @@ static bool ends_with(const char *l, const char *suffix, size_t *at)
 static void slot(char *dst, const char *src, size_t from, size_t to)
 {
     size_t n = to > from ? to - from : 0;
-    if (n >= CHAT_SLOT_MAX)
+    if (n >= CHAT_SLOT_MAX) {
         n = CHAT_SLOT_MAX - 1;
+        while (n > 0 && ((unsigned char)src[from + n] & 0xC0) == 0x80)
+            n--; /* do not split a UTF-8 sequence */
+    }
     memcpy(dst, src + from, n);
     dst[n] = 0;
     /* trim */
@@ -1187,6 +1190,11 @@ static void do_add(struct eng *g, const char *text, int remind_at_due)
     struct nl_result *r = calloc(1, sizeof *r);
     if (!r) {
         say(g, "Something went wrong (out of memory).");
+        return;
+    }
+    if (strlen(text) >= NL_TEXT_MAX) {
+        say(g, "That is too long for one task; keep it under %d characters.", NL_TEXT_MAX);
+        free(r);
         return;
     }
     if (!parse_nl(g, text, r) || !r->title[0]) {

@@ -301,6 +301,8 @@ def test_bad_input(me, chat_server):
     assert_error(me.post("/api/v1/chat", {"message": "a" * 4001}), 400, "invalid_argument",
                  "message")
     assert say(me, "a" * 4000)["reply"]
+    j = say(me, "add " + "é" * 1998)
+    assert j["actions"] == [] and "too long" in j["reply"]
     assert_error(me.post("/api/v1/chat", {"message": "hi", "extra": 1}), 400,
                  "invalid_argument", "extra")
     assert_error(me.post("/api/v1/chat", {"message": "hi", "conversation_id": 7}), 400,
