@@ -508,3 +508,16 @@ def test_openai_step_limit(ai_me, llm):
     assert j["engine"] == "openai"
     assert tools_of(j) == ["list_tags"] * 8
     assert len(llm.requests()) == 8
+
+
+def test_openai_failing_after_tools_ran_does_not_fall_back(ai_me, llm):
+    llm.script([
+        {"tool_calls": [call("c1", "add_task", json.dumps({"title": "Half way"}))]},
+        {"status": 400, "body": {"error": {"message": "context too long",
+                                           "type": "invalid_request_error", "code": None}}},
+    ])
+    j = say(ai_me, "add half way and then some")
+    assert j["engine"] == "openai"
+    assert tools_of(j) == ["add_task"]  # builtin did not act on top of it
+    assert "stopped answering after 1 action" in j["reply"]
+    assert [t["title"] for t in ai_me.get("/api/v1/tasks").json()["items"]] == ["Half way"]
