@@ -12,6 +12,7 @@
 #include "core/buf.h"
 #include "obs/clock.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 
 int chat_call(struct chat_turn *t, const char *name, json_t *args, struct tool_result *out)
 {
@@ -169,6 +170,14 @@ int chat_turn(const struct chat_config *cfg, struct svc *s, struct svc_ctx *ctx,
         json_decref(t.actions);
         return rc;
     }
+    metrics_counter_add("tock_chat_turns_total", "engine",
+                        out->fallback                       ? "builtin_fallback"
+                        : !strcmp(out->engine, "openai") ? "openai"
+                                                            : "builtin",
+                        1);
+    metrics_counter_add("tock_chat_actions_total", "engine",
+                        !strcmp(out->engine, "openai") ? "openai" : "builtin",
+                        json_array_size(t.actions));
     out->conversation_id = cv.id;
     out->reply = reply;
     out->actions = t.actions;

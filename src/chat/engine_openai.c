@@ -28,6 +28,7 @@
 #include "core/timeutil.h"
 #include "core/tz.h"
 #include "obs/log.h"
+#include "obs/metrics.h"
 #include "obs/rand.h"
 
 #define RESPONSE_MAX (4u << 20)
@@ -145,6 +146,14 @@ static int post(const struct chat_config *cfg, const char *body, json_t **resp)
         long status = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         curl_easy_cleanup(c);
+        metrics_counter_add("tock_chat_llm_requests_total", "result",
+                            cc != CURLE_OK            ? (cc == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                                                                                       : "unreachable")
+                            : status == 200            ? "ok"
+                            : status == 429            ? "429"
+                            : status >= 500            ? "5xx"
+                                                       : "other_error",
+                            1);
         if (cc != CURLE_OK) {
             log_msg(LOG_WARN, "chat: LLM request to %s failed: %s", url, curl_easy_strerror(cc));
             buf_free(&o.body);

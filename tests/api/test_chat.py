@@ -457,7 +457,7 @@ def test_openai_invalid_arguments_and_unknown_tool_go_back_as_tool_errors(ai_me,
     assert llm.violations() == []
 
 
-def test_openai_retries_429_after_retry_after_and_5xx(ai_me, llm):
+def test_openai_retries_429_after_retry_after_and_5xx(ai_me, llm, ai_server):
     llm.script([
         {"status": 429, "headers": {"retry-after": "1"},
          "body": {"error": {"message": "slow down", "type": "rate_limit", "code":
@@ -466,9 +466,17 @@ def test_openai_retries_429_after_retry_after_and_5xx(ai_me, llm):
                                            "code": None}}},
         {"content": "Hello from the model."},
     ])
+    before = requests.get(ai_server.url + "/metrics", timeout=10).text
     j = say(ai_me, "hello")
     assert j["engine"] == "openai" and j["reply"] == "Hello from the model."
     assert len(llm.requests()) == 3
+    after = requests.get(ai_server.url + "/metrics", timeout=10).text
+
+    def count(text, result):
+        m = re.search(r'^tock_chat_llm_requests_total\{result="%s"\} (\d+)' % result, text,
+                      re.M)
+        return int(m.group(1)) if m else 0
+    assert [count(after, r) - count(before, r) for r in ("429", "5xx", "ok")] == [1, 1, 1]
 
 
 def test_openai_quota_and_bad_requests_fall_back_to_builtin(ai_me, llm):
