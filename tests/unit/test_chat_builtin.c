@@ -311,6 +311,102 @@ static void turns(void **state)
     chat_messages_free(v, n);
 }
 
+/* ---- robustness: random and adversarial input never breaks the pure parts or a turn ---- */
+
+static uint64_t rng = 0x9E3779B97F4A7C15ULL;
+static uint32_t next_rand(void)
+{
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return (uint32_t)(rng >> 32);
+}
+
+static const char *const pieces[] = {
+    "add ", "done with ", "the ", "second ", "one", "it", "move ", " to ", "friday ",
+    "at 3pm ", "#home ", "rename ", "make ", "urgent", " priority", "remind me about ",
+    "tomorrow ", "cancel the reminder for ", "stop repeating ", "what's due ", "this week",
+    "?", "!", "  ", "\xc3\xa9", "\xe2\x80\x94", "12", "#", "\"", "'", "tag ", " with ",
+    "mark ", " as done", "delete ", "every month ", "p1 ", "list my reminders", "help",
+};
+
+static void random_input(char *buf, size_t cap)
+{
+    size_t n = 0, parts = next_rand() % 12;
+    for (size_t i = 0; i < parts; i++) {
+        const char *p;
+        char raw[8];
+        if (next_rand() % 5 == 0) {
+            size_t k = 1 + next_rand() % 6;
+            for (size_t j = 0; j < k; j++)
+                raw[j] = (char)(1 + next_rand() % 255);
+            raw[k] = 0;
+            p = raw;
+        } else {
+            p = pieces[next_rand() % (sizeof pieces / sizeof *pieces)];
+        }
+        size_t l = strlen(p);
+        if (n + l + 1 > cap)
+            break;
+        memcpy(buf + n, p, l);
+        n += l;
+    }
+    buf[n] = 0;
+}
+
+static void pure_parts_take_anything(void **state)
+{
+    (void)state;
+    char in[512], clean[512];
+    for (int i = 0; i < 20000; i++) {
+        random_input(in, sizeof in);
+        chat_normalize(in, clean, sizeof clean);
+        struct chat_intent_parse p;
+        chat_intent_of(clean, &p);
+        assert_true(p.intent >= CI_UNKNOWN && p.intent <= CI_STOP_REPEAT);
+        assert_true(strlen(p.target) < CHAT_SLOT_MAX && strlen(p.arg) < CHAT_SLOT_MAX);
+        int k = chat_choice_of(clean, 5);
+        assert_true(k >= -1 && k < 5);
+        int sc = chat_match_score(clean, in);
+        assert_true(sc >= 0 && sc <= 100);
+        (void)chat_is_pronoun(clean);
+    }
+    /* Longest message: slots stay bounded. */
+    char *big = malloc(CHAT_MESSAGE_MAX + 1);
+    memset(big, 'a', CHAT_MESSAGE_MAX);
+    memcpy(big, "rename ", 7);
+    memcpy(big + 2000, " to ", 4);
+    big[CHAT_MESSAGE_MAX] = 0;
+    struct chat_intent_parse p;
+    chat_intent_of(big, &p);
+    assert_int_equal(p.intent, CI_RENAME);
+    assert_int_equal(strlen(p.target), CHAT_SLOT_MAX - 1);
+    free(big);
+}
+
+static void random_turns_always_answer(void **state)
+{
+    struct fixture *f = *state;
+    int64_t cid = 0;
+    char in[256];
+    for (int i = 0; i < 300; i++) {
+        random_input(in, sizeof in);
+        struct chat_out out;
+        struct tock_error e = {0};
+        int rc = chat_turn(NULL, &f->svc, &f->ctx, cid, in, &out, &e);
+        if (rc) {
+            /* Only bad input is refused: blank or not UTF-8. */
+            assert_int_equal(rc, TOCK_EINVAL);
+            assert_string_equal(e.field, "message");
+            continue;
+        }
+        assert_true(strlen(out.reply) > 0);
+        assert_true(json_is_array(out.actions));
+        cid = i % 40 == 39 ? 0 : out.conversation_id;
+        chat_out_release(&out);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +415,8 @@ int main(void)
         cmocka_unit_test(choices_and_pronouns),
         cmocka_unit_test(fuzzy_score),
         cmocka_unit_test_setup_teardown(turns, setup, teardown),
+        cmocka_unit_test(pure_parts_take_anything),
+        cmocka_unit_test_setup_teardown(random_turns_always_answer, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
