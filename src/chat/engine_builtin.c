@@ -782,10 +782,17 @@ static json_t *get_task(struct eng *g, const char *id)
     return run(g, "get_task", json_pack("{s:s}", "id", id), "I couldn't find that task");
 }
 
-static void ask_which(struct eng *g, const struct chat_intent_parse *ip, json_t *cands)
+static void ask_which(struct eng *g, const struct chat_intent_parse *ip, json_t *cands,
+                      bool full_matches)
 {
     json_t *ids = json_array();
-    say(g, "I found %zu tasks like that. Which one do you mean?", json_array_size(cands));
+    if (!full_matches && json_array_size(cands) == 1)
+        say(g, "I'm not sure which task you mean. Did you mean this one? (say \"yes\" or "
+               "\"the first one\")");
+    else if (!full_matches)
+        say(g, "I'm not sure which task you mean. Did you mean one of these?");
+    else
+        say(g, "I found %zu tasks like that. Which one do you mean?", json_array_size(cands));
     size_t i;
     json_t *x;
     json_array_foreach(cands, i, x)
@@ -799,6 +806,24 @@ static void ask_which(struct eng *g, const struct chat_intent_parse *ip, json_t 
                                   ip->target, "arg", ip->arg, "priority", ip->priority, "ids",
                                   ids));
     json_object_set(g->t->state, "listed", ids);
+}
+
+/* The reference's content words as a full-text query; returns its length (0: none). */
+static size_t content_query(const char *ref, char q[FILTER_Q_MAX + 1])
+{
+    size_t qn = 0;
+    char w[32][48];
+    size_t nw = words_of(ref, w, 32);
+    for (size_t k = 0; k < nw; k++) {
+        if (stopword(w[k]))
+            continue;
+        int m = snprintf(q + qn, FILTER_Q_MAX + 1 - qn, "%s%s", qn ? " " : "", w[k]);
+        if (m < 0 || (size_t)m >= FILTER_Q_MAX + 1 - qn)
+            break;
+        qn += (size_t)m;
+    }
+    q[qn] = 0;
+    return qn;
 }
 
 /*
@@ -825,43 +850,65 @@ static json_t *find_task(struct eng *g, const struct chat_intent_parse *ip, bool
     if (is_task_number(ref, id, sizeof id))
         return get_task(g, id);
 
-    json_t *args = json_pack("{s:[s,s],s:i,s:[s]}", "status", done_ones ? "done" : "todo",
-                             done_ones ? "done" : "in_progress", "limit", FILTER_LIMIT_MAX,
-                             "sort", "updated_at:desc");
-    json_t *res = run(g, "list_tasks", args, "I couldn't look up your tasks");
-    if (!res)
-        return NULL;
+    /*
+     * First a full-text search on the reference's words (a small result); when it
+     * finds no full match, the most recently updated tasks are scored instead (for
+     * typos and word forms the search does not know).
+     */
+    char q[FILTER_Q_MAX + 1];
+    size_t qn = content_query(ref, q);
+    json_t *found = NULL, *cands = json_array();
+    bool exact_found = false;
     int best = 0;
-    json_t *cands = json_array(), *exact = NULL;
-    size_t i;
-    json_t *x;
-    json_array_foreach(json_object_get(res, "items"), i, x)
-    {
-        const char *title = js(x, "title");
-        if (!strcasecmp(title, ref) && !exact)
-            exact = x;
-        int sc = chat_match_score(ref, title);
-        if (sc < MATCH_MIN || sc < best)
-            continue;
-        if (sc > best) {
-            json_array_clear(cands);
-            best = sc;
+    for (int pass = qn ? 0 : 1; pass < 2; pass++) {
+        json_t *args = json_pack("{s:[s,s],s:i}", "status", done_ones ? "done" : "todo",
+                                 done_ones ? "done" : "in_progress", "limit",
+                                 pass ? FILTER_LIMIT_MAX : 50);
+        if (pass)
+            json_object_set_new(args, "sort", json_pack("[s]", "updated_at:desc"));
+        else
+            json_object_set_new(args, "q", json_string(q));
+        json_t *res = run(g, "list_tasks", args, "I couldn't look up your tasks");
+        if (!res) {
+            json_decref(cands);
+            return NULL;
         }
-        if (json_array_size(cands) < CANDIDATES_MAX)
-            json_array_append(cands, x);
+        best = 0;
+        json_array_clear(cands);
+        json_t *exact = NULL;
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(res, "items"), i, x)
+        {
+            const char *title = js(x, "title");
+            if (!strcasecmp(title, ref) && !exact)
+                exact = x;
+            int sc = chat_match_score(ref, title);
+            if (sc < MATCH_MIN || sc < best)
+                continue;
+            if (sc > best) {
+                json_array_clear(cands);
+                best = sc;
+            }
+            if (json_array_size(cands) < CANDIDATES_MAX)
+                json_array_append(cands, x);
+        }
+        if (exact) {
+            found = json_incref(exact);
+            exact_found = true;
+        }
+        json_decref(res);
+        if (exact_found || best == 100)
+            break;
     }
-    json_t *found = NULL;
-    if (exact)
-        found = json_incref(exact);
-    else if (json_array_size(cands) == 1)
+    if (!found && best == 100 && json_array_size(cands) == 1)
         found = json_incref(json_array_get(cands, 0));
-    else if (json_array_size(cands) > 1)
-        ask_which(g, ip, cands);
-    else
+    else if (!found && json_array_size(cands))
+        ask_which(g, ip, cands, best == 100);
+    else if (!found)
         say(g, "I couldn't find %s task matching \"%s\".", done_ones ? "a completed" : "an open",
             ref);
     json_decref(cands);
-    json_decref(res);
     return found;
 }
 
@@ -1538,12 +1585,16 @@ static void dispatch(struct eng *g, struct chat_intent_parse *ip, const char *cl
     bool is_remind_to = ip->intent == CI_REMIND && ip->priority == 1;
     if (is_remind_to && ip->target[0] && !chat_is_pronoun(ip->target)) {
         /* "remind me to call mom at 5": an existing task, or a new one. */
-        json_t *res = run(g, "list_tasks",
-                          json_pack("{s:[s,s],s:i,s:[s]}", "status", "todo", "in_progress",
-                                    "limit", FILTER_LIMIT_MAX, "sort", "updated_at:desc"),
-                          "I couldn't look up your tasks");
-        if (!res)
-            return;
+        char q[FILTER_Q_MAX + 1];
+        json_t *res = NULL;
+        if (content_query(ip->target, q)) {
+            res = run(g, "list_tasks",
+                      json_pack("{s:[s,s],s:s,s:i}", "status", "todo", "in_progress", "q", q,
+                                "limit", 50),
+                      "I couldn't look up your tasks");
+            if (!res)
+                return;
+        }
         bool any = false;
         size_t i;
         json_t *x;
@@ -1585,6 +1636,10 @@ int chat_builtin(struct chat_turn *t, const char *message, char **reply)
         int k = chat_choice_of(clean, json_array_size(ids));
         char l[32];
         lower(clean, l, sizeof l);
+        static const char *const yes[] = {"yes", "yeah", "yep", "sure", "ok", "okay",
+                                          "yes please", "that one", "correct", NULL};
+        if (k < 0 && json_array_size(ids) == 1 && strlen(clean) < sizeof l && one_of(l, yes))
+            k = 0;
         static const char *const nevermind[] = {"none", "neither", "never mind", "nevermind",
                                                 "cancel", "no", "none of them", "forget it",
                                                 NULL};

@@ -137,7 +137,25 @@ def test_complete_by_fuzzy_title_and_by_id(me):
     assert tools_of(j) == ["get_task", "complete_task"]
     assert get(me, other["id"])["status"] == "done"
     j = say(me, "done with the tax return")
-    assert "couldn't find" in j["reply"] and tools_of(j) == ["list_tasks"]
+    assert "couldn't find" in j["reply"] and tools_of(j) == ["list_tasks", "list_tasks"]
+    # First a full-text search on the words, then a scan of recent tasks.
+    assert j["actions"][0]["arguments"]["q"] == "tax return"
+    assert j["actions"][1]["arguments"]["limit"] == 200
+
+
+def test_typos_and_partial_matches(me):
+    vet = task(me, "Take the cat to the veterinary")
+    milk = task(me, "Buy milk")
+    j = say(me, "done with the veterinray")  # a typo: the search misses, the scan finds it
+    assert tools_of(j) == ["list_tasks", "list_tasks", "complete_task"]
+    assert get(me, vet["id"])["status"] == "done"
+    # Half the words match: ask, do not guess.
+    j = say(me, "done with buy bread")
+    assert "Did you mean this one?" in j["reply"] and '1. "Buy milk"' in j["reply"]
+    assert get(me, milk["id"])["status"] == "todo"
+    j = say(me, "yes", j["conversation_id"])
+    assert j["reply"] == 'Marked "Buy milk" as done.'
+    assert get(me, milk["id"])["status"] == "done"
 
 
 def test_ambiguity_asks_back_and_any_replica_understands_the_answer(me, chat_server):
