@@ -15,6 +15,8 @@
 #include "http/http.h"
 #include "service/service.h"
 
+struct chat_config; /* ---- chat: chat/chat.h ---- */
+
 /*
  * A role this process runs, as /readyz reports it. status (NULL: always ready)
  * returns API_ROLE_READY, API_ROLE_DEGRADED (reported, still ready: e.g. the relay
@@ -42,6 +44,8 @@ struct api_app {
     /* ---- mcp (h_mcp.c) ---- */
     const char *mcp_allowed_origins; /* comma list of extra origins, "*" = any; may be NULL */
     struct mcp_session_limits mcp_limits;
+    /* ---- chat (h_chat.c) ---- */
+    const struct chat_config *chat;
 };
 
 extern const struct http_route api_routes[];
@@ -153,5 +157,11 @@ void api_quick_add_free(struct api_quick_add *qa);
 /* ---- mcp ---- */
 void api_h_mcp_post(struct http_req *, struct http_resp *, void *);
 void api_h_mcp_delete(struct http_req *, struct http_resp *, void *);
+/* ---- chat (h_chat.c) ---- */
+void api_h_chat(struct http_req *, struct http_resp *, void *);
+void api_h_conversations_list(struct http_req *, struct http_resp *, void *);
+void api_h_conversation_get(struct http_req *, struct http_resp *, void *);
+void api_h_conversation_messages(struct http_req *, struct http_resp *, void *);
+void api_h_conversation_delete(struct http_req *, struct http_resp *, void *);
 
 #endif

@@ -63,6 +63,12 @@ const struct http_route api_routes[] = {
     /* ---- mcp: Streamable HTTP (h_mcp.c); GET gets the router's 405 ---- */
     {"POST", "/mcp", api_h_mcp_post},
     {"DELETE", "/mcp", api_h_mcp_delete},
+    /* ---- chat (h_chat.c, docs/assistant.md) ---- */
+    {"POST", "/api/v1/chat", api_h_chat},
+    {"GET", "/api/v1/conversations", api_h_conversations_list},
+    {"GET", "/api/v1/conversations/{id}", api_h_conversation_get},
+    {"GET", "/api/v1/conversations/{id}/messages", api_h_conversation_messages},
+    {"DELETE", "/api/v1/conversations/{id}", api_h_conversation_delete},
 };
 
 const size_t api_nroutes = sizeof api_routes / sizeof api_routes[0];

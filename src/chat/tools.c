@@ -21,6 +21,7 @@ struct table {
 /* Listing order: one line per tools_<area>.c. */
 static const struct table tables[] = {
     {tools_tasks, &tools_tasks_n},
+    {tools_reminders, &tools_reminders_n},
 };
 
 #define TOOLS_MAX 64

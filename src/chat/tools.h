@@ -93,5 +93,7 @@ json_t *tools_openai(void);
 /* ---- the tables (one per tools_<area>.c) ---- */
 extern const struct tool tools_tasks[];
 extern const size_t tools_tasks_n;
+extern const struct tool tools_reminders[];
+extern const size_t tools_reminders_n;
 
 #endif

@@ -260,6 +260,34 @@ int config_load(struct tock_config *cfg, bool need_secret, char *err, size_t err
     cfg->mcp_sessions_per_user = (int)v;
     if (need_secret && load_secret(cfg, err, errlen))
         return -1;
+    /* ---- chat ---- */
+    snprintf(cfg->llm_url, sizeof cfg->llm_url, "%s", env("TOCK_LLM_URL", ""));
+    snprintf(cfg->llm_model, sizeof cfg->llm_model, "%s", env("TOCK_LLM_MODEL", "gpt-4o-mini"));
+    snprintf(cfg->llm_api_key, sizeof cfg->llm_api_key, "%s", env("TOCK_LLM_API_KEY", ""));
+    if (!cfg->llm_api_key[0] && env("TOCK_LLM_API_KEY_FILE", NULL)) {
+        size_t n = 0;
+        if (read_secret_file(env("TOCK_LLM_API_KEY_FILE", NULL),
+                             (unsigned char *)cfg->llm_api_key, sizeof cfg->llm_api_key - 1, &n,
+                             err, errlen)) {
+            snprintf(err, errlen, "cannot read TOCK_LLM_API_KEY_FILE");
+            return -1;
+        }
+        cfg->llm_api_key[n] = 0;
+    }
+    if (cfg->llm_url[0] && strncmp(cfg->llm_url, "http://", 7) &&
+        strncmp(cfg->llm_url, "https://", 8)) {
+        snprintf(err, errlen, "TOCK_LLM_URL must be an http:// or https:// base URL");
+        return -1;
+    }
+    if (num("TOCK_LLM_TIMEOUT_MS", 30000, 100, 600000, &v, err, errlen))
+        return -1;
+    cfg->llm_timeout_ms = (int)v;
+    if (num("TOCK_LLM_CONNECT_TIMEOUT_MS", 5000, 100, 60000, &v, err, errlen))
+        return -1;
+    cfg->llm_connect_timeout_ms = (int)v;
+    if (num("TOCK_LLM_RETRIES", 3, 0, 10, &v, err, errlen))
+        return -1;
+    cfg->llm_retries = (int)v;
     /* ---- recurrence ---- */
     /* Test-only: the wall clock starts at this epoch ms and runs on from there. */
     if (num("TOCK_FAKE_NOW_MS", 0, 0, 16725225600000LL /* 2500-01-01 */, &cfg->fake_now_ms, err,

@@ -36,6 +36,13 @@ struct tock_config {
     char mcp_allowed_origins[1024]; /* TOCK_MCP_ALLOWED_ORIGINS: comma list, "*" = any */
     int64_t mcp_session_idle_s;     /* TOCK_MCP_SESSION_IDLE */
     int mcp_sessions_per_user;      /* TOCK_MCP_SESSIONS_PER_USER */
+    /* ---- chat ---- */
+    char llm_url[512];              /* TOCK_LLM_URL: "" = the builtin engine only */
+    char llm_model[128];            /* TOCK_LLM_MODEL */
+    char llm_api_key[512];          /* TOCK_LLM_API_KEY or TOCK_LLM_API_KEY_FILE */
+    int llm_timeout_ms;             /* TOCK_LLM_TIMEOUT_MS: one request, whole */
+    int llm_connect_timeout_ms;     /* TOCK_LLM_CONNECT_TIMEOUT_MS */
+    int llm_retries;                /* TOCK_LLM_RETRIES */
 };
 
 /*

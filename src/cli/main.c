@@ -17,6 +17,7 @@
 #include "bus/bus.h"
 #include "chat/mcp_stdio.h"
 #include "chat/tools_remote.h"
+#include "chat/chat.h" /* ---- chat ---- */
 #include "cli/config.h"
 #include "http/http.h"
 #include "obs/log.h"
@@ -305,6 +306,11 @@ static int cmd_serve(void)
     app.mcp_allowed_origins = c.cfg.mcp_allowed_origins;
     app.mcp_limits.idle_ms = c.cfg.mcp_session_idle_s * 1000;
     app.mcp_limits.per_user = c.cfg.mcp_sessions_per_user;
+    /* ---- chat ---- */
+    struct chat_config chat = {c.cfg.llm_url, c.cfg.llm_model, c.cfg.llm_api_key,
+                               c.cfg.llm_timeout_ms, c.cfg.llm_connect_timeout_ms,
+                               c.cfg.llm_retries};
+    app.chat = &chat;
     atomic_init(&app.shutting_down, false);
     static const struct {
         unsigned bit;

@@ -304,4 +304,27 @@ int svc_mcp_session_end(struct svc *s, struct svc_ctx *ctx, const char *id);
 /* Recovers deliveries "sending" for longer than lease_ms (see store.h delivery_recover). */
 int svc_notify_recover(struct svc *s, int64_t lease_ms, int64_t *n);
 
+/* ---- chat (service/conversations.c) ---- */
+#define CONV_PER_USER_MAX 100        /* a new one beyond: the least recently used goes */
+#define CONV_MESSAGES_MAX 200        /* messages (user + assistant) per conversation */
+#define CONV_MESSAGES_PAGE_MAX 200
+/* The caller's conversation; TOCK_ENOTFOUND if unknown or another user's. */
+int svc_conv_get(struct svc *s, struct svc_ctx *ctx, int64_t id, struct conversation *out);
+/* The caller's conversations, most recently used first (at most CONV_PER_USER_MAX). */
+int svc_conv_list(struct svc *s, struct svc_ctx *ctx, struct conversation **out, size_t *n);
+int svc_conv_delete(struct svc *s, struct svc_ctx *ctx, int64_t id);
+/* Messages with id > after, oldest first, up to limit (+ TOCK_ENOTFOUND as svc_conv_get). */
+int svc_conv_messages(struct svc *s, struct svc_ctx *ctx, int64_t id, int64_t after, int limit,
+                      struct chat_message **out, size_t *n);
+/*
+ * Records one turn in one transaction: the user's message and the reply (with its
+ * actions JSON and engine), and the conversation's new state. cv->id 0 creates the
+ * conversation (title from the message; the caller's oldest beyond
+ * CONV_PER_USER_MAX are deleted) and sets cv->id. TOCK_ENOTFOUND when cv was
+ * deleted meanwhile; TOCK_ELIMIT when it is full (CONV_MESSAGES_MAX).
+ */
+int svc_conv_save_turn(struct svc *s, struct svc_ctx *ctx, struct conversation *cv,
+                       const char *message, const char *reply, const char *actions,
+                       const char *engine);
+
 #endif

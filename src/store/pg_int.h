@@ -126,4 +126,14 @@ int pg_mcp_session_touch(struct store_conn *c, const char *id_hash, int64_t now)
 int pg_mcp_session_delete(struct store_conn *c, int64_t user_id, const char *id_hash);
 int pg_mcp_session_prune(struct store_conn *c, int64_t user_id, int64_t idle_before, int keep);
 
+/* ---- chat: store_pg_chat.c ---- */
+int pg_conversation_insert(struct store_conn *c, struct conversation *cv);
+int pg_conversation_get(struct store_conn *c, int64_t user_id, int64_t id, struct conversation *out);
+int pg_conversation_update(struct store_conn *c, const struct conversation *cv);
+int pg_conversation_delete(struct store_conn *c, int64_t user_id, int64_t id);
+int pg_conversation_list(struct store_conn *c, int64_t user_id, int limit, struct conversation **out, size_t *n);
+int pg_conversation_prune(struct store_conn *c, int64_t user_id, int keep);
+int pg_chat_message_insert(struct store_conn *c, struct chat_message *m);
+int pg_chat_message_list(struct store_conn *c, int64_t user_id, int64_t conversation_id, int64_t after_id, int limit, struct chat_message **out, size_t *n);
+
 #endif

@@ -106,4 +106,14 @@ int sq_delivery_list(struct store_conn *c, int64_t user_id, int64_t before_id, i
 int sq_delivery_next(struct store_conn *c, int64_t *send_at);
 int sq_delivery_recover(struct store_conn *c, int64_t stale_before, int64_t now, int64_t *n);
 
+/* ---- chat: store_sqlite_chat.c ---- */
+int sq_conversation_insert(struct store_conn *c, struct conversation *cv);
+int sq_conversation_get(struct store_conn *c, int64_t user_id, int64_t id, struct conversation *out);
+int sq_conversation_update(struct store_conn *c, const struct conversation *cv);
+int sq_conversation_delete(struct store_conn *c, int64_t user_id, int64_t id);
+int sq_conversation_list(struct store_conn *c, int64_t user_id, int limit, struct conversation **out, size_t *n);
+int sq_conversation_prune(struct store_conn *c, int64_t user_id, int keep);
+int sq_chat_message_insert(struct store_conn *c, struct chat_message *m);
+int sq_chat_message_list(struct store_conn *c, int64_t user_id, int64_t conversation_id, int64_t after_id, int limit, struct chat_message **out, size_t *n);
+
 #endif

@@ -38,6 +38,26 @@ struct mcp_session_row {
     int64_t created_at, last_used_at;
 };
 
+/* ---- chat (store_*_chat.c, migration 0009) ---- */
+#define CONV_TITLE_MAX 80     /* bytes of the first message kept as the title */
+#define CONV_STATE_MAX 4096   /* bytes of the engine's state JSON */
+struct conversation {
+    int64_t id, user_id;
+    char title[CONV_TITLE_MAX + 1];
+    char state[CONV_STATE_MAX + 1]; /* JSON object text */
+    int64_t message_count;
+    int64_t created_at, updated_at;
+};
+struct chat_message {
+    int64_t id, conversation_id, user_id;
+    char role[16];   /* user | assistant */
+    char *content;   /* owned */
+    char *actions;   /* owned JSON text; NULL for none */
+    char engine[16]; /* "" for user messages */
+    int64_t created_at;
+};
+void chat_messages_free(struct chat_message *v, size_t n);
+
 /* Every backend's connection starts with this header. */
 struct store_conn {
     const struct store_ops *ops;
@@ -274,6 +294,25 @@ struct store_ops {
      */
     int (*delivery_recover)(struct store_conn *c, int64_t stale_before, int64_t now,
                             int64_t *n);
+    /* ---- chat ---- */
+    int (*conversation_insert)(struct store_conn *c, struct conversation *cv); /* sets id */
+    /* TOCK_ENOTFOUND unless the conversation exists and is the user's. */
+    int (*conversation_get)(struct store_conn *c, int64_t user_id, int64_t id,
+                            struct conversation *out);
+    /* Writes title, state, message_count, updated_at (by id and user). */
+    int (*conversation_update)(struct store_conn *c, const struct conversation *cv);
+    /* Deletes it and its messages; TOCK_ENOTFOUND unless it is the user's. */
+    int (*conversation_delete)(struct store_conn *c, int64_t user_id, int64_t id);
+    /* The user's conversations, most recently updated first, up to limit. */
+    int (*conversation_list)(struct store_conn *c, int64_t user_id, int limit,
+                             struct conversation **out, size_t *n);
+    /* Deletes the user's conversations beyond the `keep` most recently updated. */
+    int (*conversation_prune)(struct store_conn *c, int64_t user_id, int keep);
+    int (*chat_message_insert)(struct store_conn *c, struct chat_message *m); /* sets id */
+    /* Messages of a conversation of the user with id > after_id, oldest first, up to limit. */
+    int (*chat_message_list)(struct store_conn *c, int64_t user_id, int64_t conversation_id,
+                             int64_t after_id, int limit, struct chat_message **out,
+                             size_t *n);
 };
 
 /* The backend registry: picks by URL scheme ("sqlite:", "postgres://"). */

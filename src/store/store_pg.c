@@ -981,4 +981,13 @@ const struct store_ops store_pg_ops = {
     .mcp_session_delete = pg_mcp_session_delete,
     .mcp_session_prune = pg_mcp_session_prune,
     .delivery_recover = pg_delivery_recover,
+    /* ---- chat ---- */
+    .conversation_insert = pg_conversation_insert,
+    .conversation_get = pg_conversation_get,
+    .conversation_update = pg_conversation_update,
+    .conversation_delete = pg_conversation_delete,
+    .conversation_list = pg_conversation_list,
+    .conversation_prune = pg_conversation_prune,
+    .chat_message_insert = pg_chat_message_insert,
+    .chat_message_list = pg_chat_message_list,
 };

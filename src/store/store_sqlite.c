@@ -994,4 +994,13 @@ const struct store_ops store_sqlite_ops = {
     .mcp_session_delete = sq_mcp_session_delete,
     .mcp_session_prune = sq_mcp_session_prune,
     .delivery_recover = sq_delivery_recover,
+    /* ---- chat ---- */
+    .conversation_insert = sq_conversation_insert,
+    .conversation_get = sq_conversation_get,
+    .conversation_update = sq_conversation_update,
+    .conversation_delete = sq_conversation_delete,
+    .conversation_list = sq_conversation_list,
+    .conversation_prune = sq_conversation_prune,
+    .chat_message_insert = sq_chat_message_insert,
+    .chat_message_list = sq_chat_message_list,
 };

@@ -7,8 +7,9 @@ import { CallToolResultSchema, McpError } from '@modelcontextprotocol/sdk/types.
 import { rest } from './helpers.mjs';
 
 export const TOOLS = ['add_task', 'get_task', 'list_tasks', 'update_task', 'complete_task',
-  'reopen_task', 'delete_task', 'list_tags', 'stop_recurrence'];
-const READ_ONLY = new Set(['get_task', 'list_tasks', 'list_tags']);
+  'reopen_task', 'delete_task', 'list_tags', 'stop_recurrence', 'set_reminder',
+  'cancel_reminder', 'list_reminders'];
+const READ_ONLY = new Set(['get_task', 'list_tasks', 'list_tags', 'list_reminders']);
 
 export async function checkToolList(client) {
   const { tools } = await client.listTools();
@@ -118,6 +119,28 @@ export async function exerciseTools(client, server, user) {
   assert.equal(s.recurrence, null);
   r = await rest(server, user, 'GET', `/api/v1/tasks/${t.id}`);
   assert.equal(r.body.recurrence, null);
+
+  // Reminders: the same rows the REST API shows.
+  const rem = await ok(client, 'set_reminder', { task_id: t.id, offset_minutes: 60 });
+  assert.equal(rem.kind, 'offset');
+  assert.equal(rem.fire_at, '2031-01-01T07:00:00.000Z'); // 09:00 Paris - 1 h
+  const rem2 = await ok(client, 'set_reminder', { task_id: t.id, at: '2030-12-31T20:00' });
+  assert.equal(rem2.at, '2030-12-31T19:00:00.000Z');
+  r = await rest(server, user, 'GET', `/api/v1/tasks/${t.id}/reminders`);
+  assert.deepEqual(r.body.items.map((x) => x.id).sort(), [rem.id, rem2.id].sort());
+  let rl = await ok(client, 'list_reminders', { task_id: t.id });
+  assert.equal(rl.items.length, 2);
+  rl = await ok(client, 'list_reminders', { from: '2031-01-01', to: '2031-01-02' });
+  assert.deepEqual(rl.items.map((x) => x.id), [rem.id]);
+  assert.deepEqual(await ok(client, 'cancel_reminder', { reminder_id: rem2.id }),
+    { id: rem2.id, cancelled: true });
+  assert.equal((await rest(server, user, 'GET', `/api/v1/reminders/${rem2.id}`)).status, 404);
+  await fails(client, 'cancel_reminder', { reminder_id: rem2.id }, 'not_found');
+  await fails(client, 'set_reminder', { task_id: t.id }, 'invalid_argument', 'offset_minutes');
+  await fails(client, 'set_reminder', { task_id: t.id, at: '2001-01-01T00:00' },
+    'invalid_argument', 'at');
+  await fails(client, 'set_reminder', { task_id: '999999', offset_minutes: 5 }, 'not_found');
+  await fails(client, 'list_reminders', { to: 'someday' }, 'invalid_argument', 'to');
 
   const c = await ok(client, 'complete_task', { id: milk.id });
   assert.equal(c.status, 'done');

@@ -35,12 +35,13 @@ static json_t *J(const char *text)
 static const char *const required_tools[] = {"add_task",      "get_task",    "list_tasks",
                                              "update_task",   "complete_task", "reopen_task",
                                              "delete_task",   "list_tags",   "stop_recurrence",
-                                             NULL};
+                                             "set_reminder",  "cancel_reminder",
+                                             "list_reminders", NULL};
 
 static void rows_are_well_formed(void **state)
 {
     (void)state;
-    assert_true(tools_count() >= 9);
+    assert_true(tools_count() >= 12);
     for (const char *const *n = required_tools; *n; n++)
         assert_non_null(tool_find(*n));
     assert_null(tool_find("no_such_tool"));
@@ -364,6 +365,89 @@ static void bad_calls_are_error_results(void **state)
     tool_result_release(&r);
 }
 
+
+static void reminder_tools(void **state)
+{
+    struct fixture *f = *state;
+    json_t *t = call_ok(f, "add_task", "{\"title\":\"Report\",\"due\":\"2030-03-04T10:00\"}");
+    char id[24], args[256], rid[24];
+    snprintf(id, sizeof id, "%s", str(t, "id"));
+    json_decref(t);
+    t = call_ok(f, "add_task", "{\"title\":\"No due\"}");
+    char nodue[24];
+    snprintf(nodue, sizeof nodue, "%s", str(t, "id"));
+    json_decref(t);
+
+    /* 30 minutes before 10:00 Paris (UTC+1 in March) is 08:30Z. */
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"offset_minutes\":30}", id);
+    json_t *r = call_ok(f, "set_reminder", args);
+    assert_string_equal(str(r, "kind"), "offset");
+    assert_string_equal(str(r, "state"), "pending");
+    assert_string_equal(str(r, "task_id"), id);
+    assert_string_equal(str(r, "fire_at"), "2030-03-04T08:30:00.000Z");
+    assert_int_equal(json_integer_value(json_object_get(r, "offset_minutes")), 30);
+    snprintf(rid, sizeof rid, "%s", str(r, "id"));
+    json_decref(r);
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"at\":\"2030-03-01T18:15\"}", id);
+    r = call_ok(f, "set_reminder", args);
+    assert_string_equal(str(r, "kind"), "at");
+    assert_string_equal(str(r, "at"), "2030-03-01T17:15:00.000Z");
+    json_decref(r);
+
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\"}", id);
+    json_t *l = call_ok(f, "list_reminders", args);
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 2);
+    json_decref(l);
+    l = call_ok(f, "list_reminders", "{\"from\":\"2030-03-02\",\"to\":\"2030-03-05\"}");
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
+    assert_string_equal(str(json_array_get(json_object_get(l, "items"), 0), "id"), rid);
+    json_decref(l);
+    l = call_ok(f, "list_reminders", "{\"limit\":1}");
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
+    json_decref(l);
+
+    snprintf(args, sizeof args, "{\"reminder_id\":\"%s\"}", rid);
+    r = call_ok(f, "cancel_reminder", args);
+    assert_string_equal(str(r, "id"), rid);
+    assert_true(json_is_true(json_object_get(r, "cancelled")));
+    json_decref(r);
+    call_err(f, "cancel_reminder", args, "not_found", NULL);
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\"}", id);
+    l = call_ok(f, "list_reminders", args);
+    assert_int_equal(json_array_size(json_object_get(l, "items")), 1);
+    json_decref(l);
+
+    /* Bad calls: exactly one of offset_minutes and at, the REST rules, unknown ids. */
+    call_err(f, "set_reminder", args, "invalid_argument", "offset_minutes");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"offset_minutes\":5,\"at\":\"2030-01-01T00:00\"}", id);
+    call_err(f, "set_reminder", args, "invalid_argument", "at");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"offset_minutes\":-1}", id);
+    call_err(f, "set_reminder", args, "invalid_argument", "offset_minutes");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"at\":\"2001-01-01T00:00\"}", id);
+    call_err(f, "set_reminder", args, "invalid_argument", "at");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"at\":\"soon\"}", id);
+    call_err(f, "set_reminder", args, "invalid_argument", "at");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"offset_minutes\":10}", nodue);
+    struct tool_result res;
+    json_t *a = J(args);
+    assert_int_equal(tool_call(&f->env, "set_reminder", a, &res), 0);
+    json_decref(a);
+    /* An offset without a due is allowed by the REST API too (it waits for a due). */
+    if (res.is_error)
+        assert_string_equal(json_string_value(json_object_get(json_object_get(res.result, "error"), "code")), "invalid_argument");
+    tool_result_release(&res);
+    call_err(f, "set_reminder", "{\"task_id\":\"999999\",\"offset_minutes\":10}", "not_found", NULL);
+    call_err(f, "list_reminders", "{\"task_id\":\"999999\"}", "not_found", NULL);
+    call_err(f, "list_reminders", "{\"from\":\"next week\"}", "invalid_argument", "from");
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"limit\":3}", id);
+    call_err(f, "list_reminders", args, "invalid_argument", "task_id");
+    call_err(f, "cancel_reminder", "{}", "invalid_argument", "reminder_id");
+    snprintf(args, sizeof args, "{\"id\":\"%s\"}", id);
+    json_decref(call_ok(f, "complete_task", args));
+    snprintf(args, sizeof args, "{\"task_id\":\"%s\",\"offset_minutes\":10}", id);
+    call_err(f, "set_reminder", args, "invalid_argument", "task");
+}
+
 /* ---- the MCP engine, without a transport ---- */
 
 static json_t *rpc(struct fixture *f, struct mcp_session *s, const char *text)
@@ -465,6 +549,7 @@ int main(void)
         cmocka_unit_test(openai_tools),
         cmocka_unit_test_setup_teardown(every_tool_on_a_real_store, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_calls_are_error_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(reminder_tools, setup, teardown),
         cmocka_unit_test_setup_teardown(mcp_engine, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
