@@ -23,6 +23,25 @@ int env_int(const char *name, int def, int min, int max, int *out, char *err, si
     return 0;
 }
 
+int env_i64(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, char *err,
+            size_t errlen)
+{
+    const char *v = getenv(name);
+    *out = def;
+    if (!v || !*v)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end || x < min || x > max) {
+        snprintf(err, errlen, "%s must be an integer %lld-%lld", name, (long long)min,
+                 (long long)max);
+        return -1;
+    }
+    *out = (int64_t)x;
+    return 0;
+}
+
 int duration_parse_ms(const char *s, int64_t *out_ms)
 {
     if (!s || *s < '0' || *s > '9')

@@ -10,6 +10,9 @@
 
 /* Unset or empty: *out = def. Else an integer in [min, max], or -1 with err set. */
 int env_int(const char *name, int def, int min, int max, int *out, char *err, size_t errlen);
+/* The same for a 64-bit integer. */
+int env_i64(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out, char *err,
+            size_t errlen);
 /*
  * A duration: an integer with a unit suffix ms, s, m, h or d ("7d", "90s",
  * "500ms"); a bare integer means seconds. Unset or empty: *out_ms = def_ms.

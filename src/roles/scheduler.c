@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "obs/clock.h"
+#include "obs/env.h"
 #include "obs/log.h"
 
 struct scheduler {
@@ -24,24 +25,6 @@ struct scheduler {
     pthread_cond_t cv;
     bool stopping, dirty;
 };
-
-static int env_i64(const char *name, int64_t def, int64_t min, int64_t max, int64_t *out,
-                   char *err, size_t errlen)
-{
-    const char *v = getenv(name);
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    char *end = NULL;
-    long long x = strtoll(v, &end, 10);
-    if (*end || x < min || x > max) {
-        snprintf(err, errlen, "%s must be an integer %lld-%lld", name, (long long)min,
-                 (long long)max);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
 
 int scheduler_config_from_env(struct scheduler_config *cfg, char *err, size_t errlen)
 {

@@ -37,6 +37,7 @@
 #include "http/http.h"
 #include "http/ws.h"
 #include "obs/clock.h"
+#include "obs/env.h"
 #include "obs/log.h"
 #include "obs/metrics.h"
 #include "obs/rand.h"
@@ -113,33 +114,15 @@ static const char *const sync_topics[] = {"task-updates"};
 
 /* ---------------------------------------------------------------- config */
 
-static int env_num(const char *name, long long def, long long min, long long max, long long *out,
-                   char *err, size_t errlen)
-{
-    const char *v = getenv(name);
-    *out = def;
-    if (!v || !*v)
-        return 0;
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (errno || *end || x < min || x > max) {
-        snprintf(err, errlen, "%s must be an integer %lld-%lld", name, min, max);
-        return -1;
-    }
-    *out = x;
-    return 0;
-}
-
 int sync_config_from_env(struct sync_config *cfg, char *err, size_t errlen)
 {
-    long long conns, per_user, ping, queue, msg, resume;
-    if (env_num("TOCK_WS_MAX_CONNS", 10000, 1, 1000000, &conns, err, errlen) ||
-        env_num("TOCK_WS_MAX_PER_USER", 50, 1, 1000000, &per_user, err, errlen) ||
-        env_num("TOCK_WS_PING_SECONDS", 30, 1, 3600, &ping, err, errlen) ||
-        env_num("TOCK_WS_QUEUE_BYTES", 4 << 20, 4096, 1LL << 30, &queue, err, errlen) ||
-        env_num("TOCK_WS_MAX_MESSAGE", 65536, 125, 16 << 20, &msg, err, errlen) ||
-        env_num("TOCK_WS_RESUME_MAX", 1000, 1, 1000000, &resume, err, errlen))
+    int64_t conns, per_user, ping, queue, msg, resume;
+    if (env_i64("TOCK_WS_MAX_CONNS", 10000, 1, 1000000, &conns, err, errlen) ||
+        env_i64("TOCK_WS_MAX_PER_USER", 50, 1, 1000000, &per_user, err, errlen) ||
+        env_i64("TOCK_WS_PING_SECONDS", 30, 1, 3600, &ping, err, errlen) ||
+        env_i64("TOCK_WS_QUEUE_BYTES", 4 << 20, 4096, 1LL << 30, &queue, err, errlen) ||
+        env_i64("TOCK_WS_MAX_MESSAGE", 65536, 125, 16 << 20, &msg, err, errlen) ||
+        env_i64("TOCK_WS_RESUME_MAX", 1000, 1, 1000000, &resume, err, errlen))
         return -1;
     cfg->max_conns = (int)conns;
     cfg->max_per_user = (int)per_user;
