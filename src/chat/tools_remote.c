@@ -26,19 +26,27 @@ enum body_kind { BODY_NONE, BODY_ARGS, BODY_QUERY, BODY_STOP_RECURRENCE };
 struct route {
     const char *tool, *method, *path; /* path: "{id}" is the id argument */
     enum body_kind body;
-    bool deleted; /* 204: answer {"id", "deleted": true} */
+    const char *done; /* 204: answer {"id": <id>, <done>: true}; NULL: the JSON answer */
+    const char *id_arg;   /* the argument "{id}" stands for (NULL: "id") */
+    const char *when_arg; /* the route applies only when this argument is given */
 };
 
 static const struct route routes[] = {
-    {"add_task", "POST", "/api/v1/tasks", BODY_ARGS, false},
-    {"get_task", "GET", "/api/v1/tasks/{id}", BODY_NONE, false},
-    {"list_tasks", "GET", "/api/v1/tasks", BODY_QUERY, false},
-    {"update_task", "PATCH", "/api/v1/tasks/{id}", BODY_ARGS, false},
-    {"complete_task", "POST", "/api/v1/tasks/{id}/complete", BODY_NONE, false},
-    {"reopen_task", "POST", "/api/v1/tasks/{id}/reopen", BODY_NONE, false},
-    {"delete_task", "DELETE", "/api/v1/tasks/{id}", BODY_NONE, true},
-    {"list_tags", "GET", "/api/v1/tags", BODY_QUERY, false},
-    {"stop_recurrence", "PATCH", "/api/v1/tasks/{id}", BODY_STOP_RECURRENCE, false},
+    {"add_task", "POST", "/api/v1/tasks", BODY_ARGS, NULL, NULL, NULL},
+    {"get_task", "GET", "/api/v1/tasks/{id}", BODY_NONE, NULL, NULL, NULL},
+    {"list_tasks", "GET", "/api/v1/tasks", BODY_QUERY, NULL, NULL, NULL},
+    {"update_task", "PATCH", "/api/v1/tasks/{id}", BODY_ARGS, NULL, NULL, NULL},
+    {"complete_task", "POST", "/api/v1/tasks/{id}/complete", BODY_NONE, NULL, NULL, NULL},
+    {"reopen_task", "POST", "/api/v1/tasks/{id}/reopen", BODY_NONE, NULL, NULL, NULL},
+    {"delete_task", "DELETE", "/api/v1/tasks/{id}", BODY_NONE, "deleted", NULL, NULL},
+    {"list_tags", "GET", "/api/v1/tags", BODY_QUERY, NULL, NULL, NULL},
+    {"stop_recurrence", "PATCH", "/api/v1/tasks/{id}", BODY_STOP_RECURRENCE, NULL, NULL, NULL},
+    {"set_reminder", "POST", "/api/v1/tasks/{id}/reminders", BODY_ARGS, NULL, "task_id", NULL},
+    {"cancel_reminder", "DELETE", "/api/v1/reminders/{id}", BODY_NONE, "cancelled",
+     "reminder_id", NULL},
+    {"list_reminders", "GET", "/api/v1/tasks/{id}/reminders", BODY_NONE, NULL, "task_id",
+     "task_id"},
+    {"list_reminders", "GET", "/api/v1/reminders", BODY_QUERY, NULL, NULL, NULL},
 };
 
 static size_t on_data(char *p, size_t size, size_t n, void *arg)
@@ -225,11 +233,13 @@ int tool_remote_call(struct tool_remote *r, const struct tool *t, json_t *args,
 {
     const struct route *rt = NULL;
     for (size_t i = 0; i < sizeof routes / sizeof *routes && !rt; i++)
-        if (!strcmp(routes[i].tool, t->name))
+        if (!strcmp(routes[i].tool, t->name) &&
+            (!routes[i].when_arg || json_object_get(args, routes[i].when_arg)))
             rt = &routes[i];
     if (!rt)
         return tock_fail(e, TOCK_EINVAL, "", "%s is not available through TOCK_URL", t->name);
 
+    const char *id_arg = rt->id_arg ? rt->id_arg : "id";
     struct buf url, q;
     buf_init(&url, 0);
     buf_init(&q, 0);
@@ -238,7 +248,8 @@ int tool_remote_call(struct tool_remote *r, const struct tool *t, json_t *args,
     int rc = 0;
     const char *brace = strstr(rt->path, "{id}");
     if (brace) {
-        if (!(id = curl_easy_escape(r->curl, json_string_value(json_object_get(args, "id")), 0)))
+        if (!(id = curl_easy_escape(r->curl, json_string_value(json_object_get(args, id_arg)),
+                                    0)))
             rc = TOCK_ENOMEM;
         else
             rc = buf_printf(&url, "%s%.*s%s%s", r->base, (int)(brace - rt->path), rt->path, id,
@@ -257,7 +268,7 @@ int tool_remote_call(struct tool_remote *r, const struct tool *t, json_t *args,
             rc = buf_append(&url, q.data, q.len);
     } else if (!rc && rt->body == BODY_ARGS) {
         json_t *copy = json_copy(args);
-        json_object_del(copy, "id");
+        json_object_del(copy, id_arg);
         json_object_del(copy, "expected_version");
         if (!strcmp(rt->method, "PATCH") && json_object_size(copy) == 0)
             rc = tock_fail(e, TOCK_EINVAL, "", "give at least one field to change");
@@ -281,8 +292,8 @@ int tool_remote_call(struct tool_remote *r, const struct tool *t, json_t *args,
     }
     if (!rc && (status < 200 || status > 299)) {
         rc = rest_error(status, j, e);
-    } else if (!rc && rt->deleted) {
-        *result = json_pack("{s:O,s:b}", "id", json_object_get(args, "id"), "deleted", 1);
+    } else if (!rc && rt->done) {
+        *result = json_pack("{s:O,s:b}", "id", json_object_get(args, id_arg), rt->done, 1);
     } else if (!rc) {
         *result = j;
         j = NULL;
