@@ -287,7 +287,8 @@ int pg_task_list(struct store_conn *base, int64_t user_id, const struct task_fil
         pp_text(&q->p, match.data);
         pp_i64(&q->p, user_id);
         buf_puts(&q->sql,
-                 "WITH qq AS (SELECT to_tsquery('simple', $1) AS q), m AS MATERIALIZED (SELECT "
+                 "WITH qq AS (SELECT to_tsquery('simple', tock_fold($1)) AS q), m AS MATERIALIZED "
+                 "(SELECT "
                  "s.id, ts_rank('{0.1, 0.2, 0.4, 1.0}'::float4[], s.search, qq.q)::float8 AS rk "
                  "FROM tasks s, qq WHERE s.user_id = $2 AND s.deleted_at IS NULL AND s.search "
                  "@@ qq.q) SELECT " TASK_COLS ", m.rk FROM tasks t JOIN m ON m.id = t.id WHERE "

@@ -522,3 +522,15 @@ def test_paging_stable_while_inserting(pg_ins, sort):
     assert not missing, f"{len(missing)} pre-existing tasks skipped"
     assert seen <= set(before) | set(inserted)
     assert_sorted(items, parse_sort(sort))
+
+
+def test_search_ignores_accents(user):
+    """Both stores fold diacritics in the index and in the query."""
+    a = user.post("/api/v1/tasks", {"title": "Café crème with Zoë"}).json()["id"]
+    b = user.post("/api/v1/tasks", {"title": "Cafe order", "description": "creme brulee"}).json()["id"]
+    for q, want in (("cafe", {a, b}), ("café", {a, b}), ("creme", {a, b}), ("zoe", {a}),
+                    ("ZOË", {a}), ("crè", {a, b})):
+        r = user.get("/api/v1/tasks", params={"q": q})
+        assert r.status_code == 200, r.text
+        got = {t["id"] for t in r.json()["items"]}
+        assert got == want, (q, got, want)
