@@ -46,7 +46,7 @@ static int emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, co
     int rc = buf_puts(&b, "{\"specversion\":\"1.0\",\"id\":\"");
     rc |= buf_puts(&b, r.event_id);
     rc |= buf_puts(&b, "\",\"source\":");
-    rc |= buf_json_str(&b, s->cfg.source);
+    rc |= buf_json_str(&b, ctx->source ? ctx->source : s->cfg.source);
     rc |= buf_puts(&b, ",\"type\":");
     rc |= buf_json_str(&b, type);
     rc |= buf_printf(&b, ",\"time\":\"%.24s\",\"subject\":\"%s\",\"datacontenttype\":"

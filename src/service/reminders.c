@@ -396,6 +396,7 @@ int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_m
         struct svc_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.user_id = v[i].r.user_id;
+        ctx.source = "tock/scheduler";
         buf_reset(&m);
         rc = due_members(&m, &v[i]);
         if (!rc)

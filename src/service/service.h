@@ -59,6 +59,7 @@ struct svc_ctx {
     char trace_buf[56];         /* holds that trace, so one unit of work shares it */
     /* ---- reminders ---- */
     bool reminders_changed;     /* set by the reminder hooks: kick the scheduler after commit */
+    const char *source;         /* CloudEvents source of this unit's events (NULL: cfg.source) */
 };
 
 int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,

@@ -296,6 +296,7 @@ def test_fires_once_on_time_and_snoozes(server):
     assert not errs, errs
     d = ev["data"]
     assert ev["subject"] == t["id"] and ev["userid"] == c.user["id"]
+    assert ev["source"] == "tock/scheduler"
     assert d["title"] == "call the bank" and d["due"] == "2031-03-05T10:00"
     assert d["kind"] == "at" and d["fire_at"] == iso(fire_at) and d["late"] is False
     assert d["fired_at"] == g["fired_at"]
