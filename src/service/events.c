@@ -21,19 +21,19 @@
 #define EVENT_SCHEMA_VERSION 1
 
 /*
- * Appends one event whose data members (without braces, e.g. "\"task\":{...}") are
+ * Builds one event row whose data members (without braces, e.g. "\"task\":{...}") are
  * already written: the envelope is written directly, no JSON tree is built. This runs
  * inside the write unit, where every microsecond is serialized across requests.
+ * r->event_json is heap memory the caller frees.
  */
-static int emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
-                    const char *type, int64_t task_id, const struct buf *data_members)
+static int build_raw(struct svc *s, struct svc_ctx *ctx, const char *topic, const char *type,
+                     int64_t task_id, const struct buf *data_members, struct outbox_row *r)
 {
     int64_t now = clock_now_ms();
     uint8_t rnd[10];
     rand_fast(rnd, sizeof rnd);
-    struct outbox_row r;
-    memset(&r, 0, sizeof r);
-    uuid7_format(now, rnd, r.event_id);
+    memset(r, 0, sizeof *r);
+    uuid7_format(now, rnd, r->event_id);
     char ts[32], uid[24], tid[24];
     time_fmt_rfc3339(now, ts);
     id_str(ctx->user_id, uid);
@@ -44,9 +44,9 @@ static int emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, co
     }
     struct buf b = BUF_INIT;
     int rc = buf_puts(&b, "{\"specversion\":\"1.0\",\"id\":\"");
-    rc |= buf_puts(&b, r.event_id);
+    rc |= buf_puts(&b, r->event_id);
     rc |= buf_puts(&b, "\",\"source\":");
-    rc |= buf_json_str(&b, s->cfg.source);
+    rc |= buf_json_str(&b, ctx->source ? ctx->source : s->cfg.source);
     rc |= buf_puts(&b, ",\"type\":");
     rc |= buf_json_str(&b, type);
     rc |= buf_printf(&b, ",\"time\":\"%.24s\",\"subject\":\"%s\",\"datacontenttype\":"
@@ -60,15 +60,25 @@ static int emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, co
         buf_free(&b);
         return TOCK_ENOMEM;
     }
-    r.event_json = b.data;
-    snprintf(r.topic, sizeof r.topic, "%s", topic);
-    snprintf(r.key, sizeof r.key, "%s", uid);
-    snprintf(r.type, sizeof r.type, "%s", type);
-    r.user_id = ctx->user_id;
-    r.task_id = task_id;
-    r.created_at = now;
-    rc = s->ops->outbox_append(c, &r);
-    buf_free(&b);
+    r->event_json = buf_detach(&b, NULL);
+    snprintf(r->topic, sizeof r->topic, "%s", topic);
+    snprintf(r->key, sizeof r->key, "%s", uid);
+    snprintf(r->type, sizeof r->type, "%s", type);
+    r->user_id = ctx->user_id;
+    r->task_id = task_id;
+    r->created_at = now;
+    return 0;
+}
+
+/* Appends one event (see build_raw) to the outbox in the caller's transaction. */
+static int emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
+                    const char *type, int64_t task_id, const struct buf *data_members)
+{
+    struct outbox_row r;
+    int rc = build_raw(s, ctx, topic, type, task_id, data_members, &r);
+    if (!rc)
+        rc = s->ops->outbox_append(c, &r);
+    free(r.event_json);
     return rc;
 }
 
@@ -135,7 +145,13 @@ int svc_emit_task(struct svc *s, struct store_conn *c, struct svc_ctx *ctx,
     return rc;
 }
 
-/* ---- reminders: the public form of emit_raw ---- */
+/* ---- reminders: the public forms of emit_raw and build_raw ---- */
+int svc_event_build(struct svc *s, struct svc_ctx *ctx, const char *topic, const char *type,
+                    int64_t task_id, const struct buf *members, struct outbox_row *out)
+{
+    return build_raw(s, ctx, topic, type, task_id, members, out);
+}
+
 int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
                  const char *type, int64_t task_id, const struct buf *members)
 {

@@ -364,6 +364,7 @@ static int deliver_in_app(struct svc *s, struct store_conn *c, struct delivery *
         struct svc_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.user_id = d->user_id;
+        ctx.source = "tock/notifier";
         rc = svc_emit_raw(s, c, &ctx, "task-updates", "notification.created", n.task_id, &m);
     }
     if (!rc)
@@ -536,6 +537,7 @@ int svc_notify_finish(struct svc *s, struct notify_job *job, bool ok, const char
         struct svc_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.user_id = d->user_id;
+        ctx.source = "tock/notifier";
         rc = data ? svc_emit(s, c, &ctx, "dlq", "tock.deadletter", d->task_id, data)
                   : TOCK_ENOMEM;
     }

@@ -392,15 +392,28 @@ int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_m
     if (!rc && n > 1)
         qsort(v, n, sizeof *v, cmp_fire);
     struct buf m = BUF_INIT;
+    struct outbox_row *rows = n ? calloc(n, sizeof *rows) : NULL;
+    if (n && !rows)
+        rc = TOCK_ENOMEM;
     for (size_t i = 0; !rc && i < n; i++) {
         struct svc_ctx ctx;
         memset(&ctx, 0, sizeof ctx);
         ctx.user_id = v[i].r.user_id;
+        ctx.source = "tock/scheduler";
         buf_reset(&m);
         rc = due_members(&m, &v[i]);
         if (!rc)
-            rc = svc_emit_raw(s, c, &ctx, "reminders", "reminder.due", v[i].r.task_id, &m);
+            rc = svc_event_build(s, &ctx, "reminders", "reminder.due", v[i].r.task_id, &m,
+                                 &rows[i]);
     }
+    /* One round trip for the burst where the store can (PostgreSQL). */
+    if (!rc && n && s->ops->outbox_append_batch)
+        rc = s->ops->outbox_append_batch(c, rows, n);
+    for (size_t i = 0; !rc && n && !s->ops->outbox_append_batch && i < n; i++)
+        rc = s->ops->outbox_append(c, &rows[i]);
+    for (size_t i = 0; rows && i < n; i++)
+        free(rows[i].event_json);
+    free(rows);
     buf_free(&m);
     rc = svc_finish(s, c, rc, n > 0);
     s->ops->release(c);

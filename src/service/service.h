@@ -59,6 +59,7 @@ struct svc_ctx {
     char trace_buf[56];         /* holds that trace, so one unit of work shares it */
     /* ---- reminders ---- */
     bool reminders_changed;     /* set by the reminder hooks: kick the scheduler after commit */
+    const char *source;         /* CloudEvents source of this unit's events (NULL: cfg.source) */
 };
 
 int svc_init(struct svc *s, struct store *store, const struct store_ops *ops,
@@ -229,6 +230,9 @@ int svc_reminders_fire_due(struct svc *s, int64_t now, int limit, int64_t late_m
  * `members` (see events.c); for producers that write their own data.
  */
 struct buf;
+/* Builds (without appending) the outbox row of such an event; out->event_json: free(). */
+int svc_event_build(struct svc *s, struct svc_ctx *ctx, const char *topic, const char *type,
+                    int64_t task_id, const struct buf *members, struct outbox_row *out);
 int svc_emit_raw(struct svc *s, struct store_conn *c, struct svc_ctx *ctx, const char *topic,
                  const char *type, int64_t task_id, const struct buf *members);
 

@@ -98,6 +98,7 @@ int pg_reminder_list_user(struct store_conn *c, int64_t user_id, int64_t from, i
 int pg_reminder_cancel_task(struct store_conn *c, int64_t task_id, int64_t now, int64_t *n);
 int pg_reminder_next(struct store_conn *c, int64_t *fire_at);
 int pg_reminder_claim_due(struct store_conn *c, int64_t now, int limit, int64_t late_ms, struct reminder_fire **out, size_t *n);
+int pg_outbox_append_batch(struct store_conn *c, const struct outbox_row *rows, size_t n);
 int pg_notify_prefs_get(struct store_conn *c, int64_t user_id, struct notify_prefs *out);
 int pg_notify_prefs_put(struct store_conn *c, const struct notify_prefs *p);
 int pg_notification_insert(struct store_conn *c, struct notification *n);

@@ -221,6 +221,12 @@ struct store_ops {
      */
     int (*reminder_claim_due)(struct store_conn *c, int64_t now, int limit, int64_t late_ms,
                               struct reminder_fire **out, size_t *n);
+    /*
+     * Optional (NULL: outbox_append per row). Appends rows[0..n) in order, with the
+     * same per-user ordering guarantees as outbox_append, in fewer round trips (seq
+     * is not set). For the scheduler's bursts of reminder.due events.
+     */
+    int (*outbox_append_batch)(struct store_conn *c, const struct outbox_row *rows, size_t n);
 
     /* ---- notifications (store_*_notify.c) ---- */
     /* TOCK_ENOTFOUND when the user has no row (the caller uses the defaults). */

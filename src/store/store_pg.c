@@ -958,6 +958,7 @@ const struct store_ops store_pg_ops = {
     .reminder_cancel_task = pg_reminder_cancel_task,
     .reminder_next = pg_reminder_next,
     .reminder_claim_due = pg_reminder_claim_due,
+    .outbox_append_batch = pg_outbox_append_batch,
     .notify_prefs_get = pg_notify_prefs_get,
     .notify_prefs_put = pg_notify_prefs_put,
     .notification_insert = pg_notification_insert,

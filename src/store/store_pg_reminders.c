@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/err.h"
 #include "store/pg_int.h"
 
@@ -245,4 +246,79 @@ int pg_reminder_claim_due(struct store_conn *base, int64_t now, int limit, int64
     *out = v;
     *n = m;
     return 0;
+}
+
+/* Appends s to a PostgreSQL array literal as one quoted element (" and \ escaped). */
+static int array_elem(struct buf *b, const char *s, bool first)
+{
+    int rc = buf_puts(b, first ? "\"" : ",\"");
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            rc |= buf_append(b, "\\", 1);
+        rc |= buf_append(b, p, 1);
+    }
+    return rc | buf_puts(b, "\"");
+}
+
+int pg_outbox_append_batch(struct store_conn *base, const struct outbox_row *rows, size_t n)
+{
+    struct pg_conn *c = (struct pg_conn *)base;
+    if (n == 0)
+        return 0;
+    /*
+     * One array per column. The per-user advisory locks (see pg_outbox_append) are all
+     * taken first, in user order, by one statement; then one INSERT assigns the ids in
+     * array order.
+     */
+    struct buf a[8];
+    for (int k = 0; k < 8; k++) {
+        a[k] = (struct buf)BUF_INIT;
+    }
+    int rc = 0;
+    for (int k = 0; k < 8; k++)
+        rc |= buf_puts(&a[k], "{");
+    for (size_t i = 0; i < n; i++) {
+        const struct outbox_row *r = &rows[i];
+        bool f = i == 0;
+        rc |= array_elem(&a[0], r->event_id, f);
+        rc |= array_elem(&a[1], r->topic, f);
+        rc |= array_elem(&a[2], r->key, f);
+        rc |= buf_printf(&a[3], "%s%lld", f ? "" : ",", (long long)r->user_id);
+        if (r->task_id)
+            rc |= buf_printf(&a[4], "%s%lld", f ? "" : ",", (long long)r->task_id);
+        else
+            rc |= buf_puts(&a[4], f ? "NULL" : ",NULL");
+        rc |= array_elem(&a[5], r->type, f);
+        rc |= array_elem(&a[6], r->event_json, f);
+        rc |= buf_printf(&a[7], "%s%lld", f ? "" : ",", (long long)r->created_at);
+    }
+    for (int k = 0; k < 8; k++)
+        rc |= buf_puts(&a[k], "}");
+    if (rc) {
+        rc = TOCK_ENOMEM;
+        goto out;
+    }
+    struct pg_params p = {0};
+    pp_text(&p, a[3].data);
+    rc = pg_exec(c,
+                 "SELECT pg_advisory_xact_lock(7400, (u % 2147483647)::int) FROM (SELECT DISTINCT "
+                 "u FROM unnest($1::bigint[]) u ORDER BY u) s",
+                 &p, NULL, "outbox_batch_lock");
+    if (rc)
+        goto out;
+    /* Any later single append re-takes its (re-entrant) user lock. */
+    c->tx_user_locked = 0;
+    struct pg_params q = {0};
+    for (int k = 0; k < 8; k++)
+        pp_text(&q, a[k].data);
+    rc = pg_exec(c,
+                 "INSERT INTO outbox (event_id, topic, msg_key, user_id, task_id, type, "
+                 "event_json, created_at) SELECT e, t, k, u, ta, ty, j, ca FROM unnest($1::text[], "
+                 "$2::text[], $3::text[], $4::bigint[], $5::bigint[], $6::text[], $7::text[], "
+                 "$8::bigint[]) WITH ORDINALITY AS x(e, t, k, u, ta, ty, j, ca, o) ORDER BY o",
+                 &q, NULL, "outbox_append_batch");
+out:
+    for (int k = 0; k < 8; k++)
+        buf_free(&a[k]);
+    return rc;
 }

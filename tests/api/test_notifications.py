@@ -187,6 +187,7 @@ def test_in_app_inbox_and_event(nserver):
     assert len(evs) == 1
     errs = list(validator("notification.created").iter_errors(evs[0]))
     assert not errs, errs
+    assert evs[0]["source"] == "tock/notifier"
     data = dict(evs[0]["data"])
     assert data.pop("schema_version") == 1
     assert data == n

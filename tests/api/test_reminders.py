@@ -15,6 +15,7 @@ import subprocess
 import time
 
 import pytest
+import requests
 from jsonschema import Draft202012Validator
 
 from conftest import JWT_SECRET, TEST_STORES, TOCK_BIN, Client, Server, assert_error, register
@@ -296,6 +297,7 @@ def test_fires_once_on_time_and_snoozes(server):
     assert not errs, errs
     d = ev["data"]
     assert ev["subject"] == t["id"] and ev["userid"] == c.user["id"]
+    assert ev["source"] == "tock/scheduler"
     assert d["title"] == "call the bank" and d["due"] == "2031-03-05T10:00"
     assert d["kind"] == "at" and d["fire_at"] == iso(fire_at) and d["late"] is False
     assert d["fired_at"] == g["fired_at"]
@@ -386,6 +388,13 @@ def test_two_schedulers_fire_each_reminder_once_postgres():
             assert parse_ms(e["data"]["fired_at"]) >= parse_ms(e["data"]["fire_at"])
         listed = c.get("/api/v1/reminders", params={"from": "2000-01-01"}).json()["items"]
         assert listed == []  # nothing pending any more
+        # The schedulers' own counters: together they claimed each reminder once.
+        claimed = 0
+        for s in scheds:
+            text = requests.get(s.url + "/metrics", timeout=30).text
+            claimed += sum(int(float(l.split()[-1])) for l in text.splitlines()
+                           if l.startswith("tock_reminders_fired_total{"))
+        assert claimed == 200
     finally:
         for s in scheds:
             s.stop()
