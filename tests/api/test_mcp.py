@@ -144,3 +144,15 @@ def test_schemas_are_valid_and_results_match_them(server):
     bad = {"title": "a", "priority": "p1"}
     assert not Draft202012Validator(tools["add_task"]["inputSchema"]).is_valid(bad)
     assert call(server, u.token, sid, "add_task", bad)["isError"] is True
+
+
+def test_tool_calls_are_counted(fresh_server):
+    u = register(fresh_server)
+    sid = session(fresh_server, u.token)
+    call(fresh_server, u.token, sid, "list_tags", {})
+    call(fresh_server, u.token, sid, "get_task", {"id": "424242"})
+    text = requests.get(fresh_server.url + "/metrics", timeout=30).text
+    assert 'tock_tool_calls_total{tool="list_tags"} 1' in text
+    assert 'tock_tool_calls_total{tool="get_task"} 1' in text
+    assert 'tock_tool_errors_total{tool="get_task"} 1' in text
+    assert 'tock_tool_errors_total{tool="list_tags"}' not in text
