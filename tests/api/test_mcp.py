@@ -6,6 +6,7 @@ covered by the SDK client tests in tests/mcp."""
 import json
 import os
 import subprocess
+import time
 
 import pytest
 import requests
@@ -111,6 +112,15 @@ def test_stdio_against_the_database(server):
     assert u.get(f"/api/v1/tasks/{task['id']}").json()["title"] == "stdio task"
     hist = u.get(f"/api/v1/tasks/{task['id']}/history").json()["items"]
     assert [e["type"] for e in hist] == ["task.created"]
+    # The running server's relay publishes what `tock mcp` wrote to the outbox: the
+    # audit consumer records it (polled with a deadline).
+    deadline = time.monotonic() + 30
+    while True:
+        items = u.get("/api/v1/audit", params={"task_id": task["id"]}).json()["items"]
+        if "task.created" in [a["type"] for a in items]:
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(0.05)
 
 
 def test_schemas_are_valid_and_results_match_them(server):
