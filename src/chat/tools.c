@@ -12,6 +12,7 @@
 
 #include "chat/schema.h"
 #include "chat/tools_remote.h"
+#include "obs/metrics.h"
 
 struct table {
     const struct tool *rows;
@@ -165,6 +166,10 @@ int tool_call(const struct tool_env *env, const char *name, json_t *args,
         rc = env->remote ? tool_remote_call(env->remote, t, args, &res, &e)
                          : t->fn(env, args, &res, &e);
     json_decref(empty);
+    /* Tool names are static (the rows), as the metrics registry needs. */
+    metrics_counter_add("tock_tool_calls_total", "tool", t->name, 1);
+    if (rc)
+        metrics_counter_add("tock_tool_errors_total", "tool", t->name, 1);
     if (rc) {
         json_decref(res);
         fail_result(out, rc, &e);

@@ -6,6 +6,7 @@ covered by the SDK client tests in tests/mcp."""
 import json
 import os
 import subprocess
+import time
 
 import pytest
 import requests
@@ -111,3 +112,57 @@ def test_stdio_against_the_database(server):
     assert u.get(f"/api/v1/tasks/{task['id']}").json()["title"] == "stdio task"
     hist = u.get(f"/api/v1/tasks/{task['id']}/history").json()["items"]
     assert [e["type"] for e in hist] == ["task.created"]
+    # The running server's relay publishes what `tock mcp` wrote to the outbox: the
+    # audit consumer records it (polled with a deadline).
+    deadline = time.monotonic() + 30
+    while True:
+        items = u.get("/api/v1/audit", params={"task_id": task["id"]}).json()["items"]
+        if "task.created" in [a["type"] for a in items]:
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(0.05)
+
+
+def test_schemas_are_valid_and_results_match_them(server):
+    """Every tool schema is a valid JSON Schema (2020-12, MCP's default dialect),
+    and real results validate against the output schemas (independently of the
+    SDK client's own check in tests/mcp)."""
+    from jsonschema import Draft202012Validator
+    u = register(server)
+    sid = session(server, u.token)
+    r = mcp(server, u.token, {"jsonrpc": "2.0", "id": 2, "method": "tools/list"}, sid)
+    tools = {t["name"]: t for t in r.json()["result"]["tools"]}
+    for t in tools.values():
+        Draft202012Validator.check_schema(t["inputSchema"])
+        Draft202012Validator.check_schema(t["outputSchema"])
+    calls = [("add_task", {"title": "a", "due": "2031-05-01", "tags": ["t"],
+                           "recurrence": {"rrule": "FREQ=WEEKLY"}}),
+             ("list_tasks", {"tags": ["t"], "sort": ["due_at:desc"]}),
+             ("list_tags", {})]
+    for name, args in calls:
+        # The arguments we send are valid for the declared input schema, too.
+        Draft202012Validator(tools[name]["inputSchema"]).validate(args)
+        res = call(server, u.token, sid, name, args)
+        assert res["isError"] is False, res
+        Draft202012Validator(tools[name]["outputSchema"]).validate(res["structuredContent"])
+    tid = call(server, u.token, sid, "list_tasks", {})["structuredContent"]["items"][0]["id"]
+    for name in ["get_task", "complete_task", "reopen_task", "stop_recurrence", "delete_task"]:
+        res = call(server, u.token, sid, name, {"id": tid})
+        assert res["isError"] is False, res
+        Draft202012Validator(tools[name]["outputSchema"]).validate(res["structuredContent"])
+    # A bad argument fails the input schema here and is an isError result there.
+    bad = {"title": "a", "priority": "p1"}
+    assert not Draft202012Validator(tools["add_task"]["inputSchema"]).is_valid(bad)
+    assert call(server, u.token, sid, "add_task", bad)["isError"] is True
+
+
+def test_tool_calls_are_counted(fresh_server):
+    u = register(fresh_server)
+    sid = session(fresh_server, u.token)
+    call(fresh_server, u.token, sid, "list_tags", {})
+    call(fresh_server, u.token, sid, "get_task", {"id": "424242"})
+    text = requests.get(fresh_server.url + "/metrics", timeout=30).text
+    assert 'tock_tool_calls_total{tool="list_tags"} 1' in text
+    assert 'tock_tool_calls_total{tool="get_task"} 1' in text
+    assert 'tock_tool_errors_total{tool="get_task"} 1' in text
+    assert 'tock_tool_errors_total{tool="list_tags"}' not in text
