@@ -560,7 +560,17 @@ static size_t poll_batch(struct ksub *s, struct kmsg *out, size_t max)
             continue;
         }
         if (kmsg_init(s->bus, m, &out[n])) {
-            /* Out of memory: leave it to a redelivery from the committed offset. */
+            /*
+             * Out of memory: read it again later. Seek its partition back to it, or the
+             * next poll would go on after it and a later commit would skip it.
+             */
+            rd_kafka_topic_partition_list_t *pos = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(pos, rd_kafka_topic_name(m->rkt), m->partition)
+                ->offset = m->offset;
+            rd_kafka_error_t *se = rd_kafka_seek_partitions(s->rk, pos, 5000);
+            if (se)
+                rd_kafka_error_destroy(se);
+            rd_kafka_topic_partition_list_destroy(pos);
             kmsg_release(&out[n]);
             break;
         }
