@@ -38,3 +38,16 @@ void clock_set_fixed(int64_t ms)
 {
     atomic_store(&fixed_ms, ms);
 }
+
+struct timespec clock_deadline(clockid_t id, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    return ts;
+}

@@ -6,6 +6,7 @@
 #define TOCK_OBS_CLOCK_H
 
 #include <stdint.h>
+#include <time.h>
 
 int64_t clock_now_ms(void);
 /* Monotonic nanoseconds, for durations. */
@@ -18,5 +19,10 @@ void clock_set_fixed(int64_t ms);
  * chosen date without freezing time. Call before any thread starts.
  */
 void clock_start_at(int64_t ms);
+/*
+ * The absolute time `ms` from now on clock `id` (CLOCK_REALTIME or CLOCK_MONOTONIC),
+ * for pthread_cond_timedwait on a condition variable using that clock.
+ */
+struct timespec clock_deadline(clockid_t id, int64_t ms);
 
 #endif

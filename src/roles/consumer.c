@@ -77,14 +77,7 @@ void consumer_free(struct consumer *cons)
 /* Sleeps ms unless cancelled; false when cancelled. */
 static bool backoff_sleep(struct consumer *cons, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&cons->mu);
     while (!cons->cancelled)
         if (pthread_cond_timedwait(&cons->cv, &cons->mu, &ts) != 0)

@@ -142,14 +142,7 @@ static void wait_ms(struct notifier *nt, int64_t ms)
 {
     if (ms <= 0)
         return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline(CLOCK_MONOTONIC, ms);
     while (!nt->stopping && !nt->dirty)
         if (pthread_cond_timedwait(&nt->cv, &nt->mu, &ts) != 0)
             break;

@@ -217,14 +217,7 @@ int relay_drain(struct svc *svc, struct bus *bus, const struct bus_ops *bops, in
 
 static void wait_ms(struct relay *r, int64_t ms)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    ts.tv_sec += (time_t)(ms / 1000);
-    ts.tv_nsec += (long)(ms % 1000) * 1000000;
-    if (ts.tv_nsec >= 1000000000) {
-        ts.tv_sec++;
-        ts.tv_nsec -= 1000000000;
-    }
+    struct timespec ts = clock_deadline(CLOCK_REALTIME, ms);
     pthread_mutex_lock(&r->mu);
     while (!r->kicked && !r->stopping)
         if (pthread_cond_timedwait(&r->cv, &r->mu, &ts) != 0)

@@ -21,6 +21,8 @@
 #include "service/service.h"
 #include "store/store.h"
 
+#include "unit_store.h"
+
 static void expect(const char *msg, int intent, const char *target, const char *arg)
 {
     char clean[CHAT_MESSAGE_MAX + 1];
@@ -144,36 +146,13 @@ static void fuzzy_score(void **state)
 /* ---- whole turns on a real store ---- */
 
 struct fixture {
-    char dir[64];
-    struct store *store;
-    const struct store_ops *ops;
-    struct svc svc;
-    struct svc_ctx ctx;
+    struct unit_store u;
 };
-
-static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tock-unit-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
-    struct store_config sc = {2, 5000, false};
-    assert_int_equal(store_open(url, &sc, &f->store, &f->ops, err, sizeof err), 0);
-    struct svc_config vc = {secret, 32, 3600, 10, 300, "tock/test"};
-    assert_int_equal(svc_init(&f->svc, f->store, f->ops, &vc), 0);
-    struct store_conn *c;
-    assert_int_equal(f->ops->acquire(f->store, &c), 0);
-    struct user u = {0};
-    snprintf(u.email, sizeof u.email, "unit@example.com");
-    snprintf(u.password_hash, sizeof u.password_hash, "x");
-    snprintf(u.timezone, sizeof u.timezone, "Europe/Paris");
-    assert_int_equal(f->ops->user_insert(c, &u), 0);
-    f->ops->release(c);
-    f->ctx.user_id = u.id;
-    snprintf(f->ctx.timezone, sizeof f->ctx.timezone, "Europe/Paris");
+    unit_store_open(&f->u, 2, "Europe/Paris");
     clock_set_fixed(1899018000000LL); /* 2030-03-06T09:00:00Z, Wednesday 10:00 Paris */
     *state = f;
     return 0;
@@ -182,11 +161,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    svc_free(&f->svc);
-    f->ops->close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    unit_store_close(&f->u);
     free(f);
     return 0;
 }
@@ -196,7 +171,7 @@ static char *turn(struct fixture *f, int64_t *cid, const char *msg, json_t **act
 {
     struct chat_out out;
     struct tock_error e = {0};
-    int rc = chat_turn(NULL, &f->svc, &f->ctx, *cid, msg, &out, &e);
+    int rc = chat_turn(NULL, &f->u.svc, &f->u.ctx, *cid, msg, &out, &e);
     if (rc)
         fail_msg("turn '%s' failed: %d %s", msg, rc, e.message);
     assert_string_equal(out.engine, "builtin");
@@ -244,7 +219,7 @@ static void turns(void **state)
     json_decref(acts);
     /* The question is in the stored state. */
     struct conversation cv;
-    assert_int_equal(svc_conv_get(&f->svc, &f->ctx, cid, &cv), 0);
+    assert_int_equal(svc_conv_get(&f->u.svc, &f->u.ctx, cid, &cv), 0);
     assert_non_null(strstr(cv.state, "\"pending\""));
     assert_int_equal(cv.message_count, 6);
 
@@ -255,7 +230,7 @@ static void turns(void **state)
     assert_string_equal(first_tool(acts, 1), "complete_task");
     free(r);
     json_decref(acts);
-    assert_int_equal(svc_conv_get(&f->svc, &f->ctx, cid, &cv), 0);
+    assert_int_equal(svc_conv_get(&f->u.svc, &f->u.ctx, cid, &cv), 0);
     assert_null(strstr(cv.state, "\"pending\""));
 
     r = turn(f, &cid, "reopen it", NULL);
@@ -289,19 +264,19 @@ static void turns(void **state)
     json_decref(acts);
 
     /* Another user sees none of it. */
-    struct svc_ctx other = f->ctx;
-    other.user_id = f->ctx.user_id + 1000;
+    struct svc_ctx other = f->u.ctx;
+    other.user_id = f->u.ctx.user_id + 1000;
     struct chat_out out;
     struct tock_error e = {0};
-    assert_int_equal(chat_turn(NULL, &f->svc, &other, cid, "hi", &out, &e), TOCK_ENOTFOUND);
-    assert_int_equal(chat_turn(NULL, &f->svc, &f->ctx, 0, "", &out, &e), TOCK_EINVAL);
+    assert_int_equal(chat_turn(NULL, &f->u.svc, &other, cid, "hi", &out, &e), TOCK_ENOTFOUND);
+    assert_int_equal(chat_turn(NULL, &f->u.svc, &f->u.ctx, 0, "", &out, &e), TOCK_EINVAL);
     assert_string_equal(e.field, "message");
-    assert_int_equal(chat_turn(NULL, &f->svc, &f->ctx, 0, "bad \xff utf8", &out, &e),
+    assert_int_equal(chat_turn(NULL, &f->u.svc, &f->u.ctx, 0, "bad \xff utf8", &out, &e),
                      TOCK_EINVAL);
 
     struct chat_message *v;
     size_t n;
-    assert_int_equal(svc_conv_messages(&f->svc, &f->ctx, cid, 0, 100, &v, &n), 0);
+    assert_int_equal(svc_conv_messages(&f->u.svc, &f->u.ctx, cid, 0, 100, &v, &n), 0);
     assert_int_equal(n, 20);
     assert_string_equal(v[0].role, "user");
     assert_string_equal(v[1].role, "assistant");
@@ -393,7 +368,7 @@ static void random_turns_always_answer(void **state)
         random_input(in, sizeof in);
         struct chat_out out;
         struct tock_error e = {0};
-        int rc = chat_turn(NULL, &f->svc, &f->ctx, cid, in, &out, &e);
+        int rc = chat_turn(NULL, &f->u.svc, &f->u.ctx, cid, in, &out, &e);
         if (rc) {
             /* Only bad input is refused: blank or not UTF-8. */
             assert_int_equal(rc, TOCK_EINVAL);

@@ -23,6 +23,8 @@
 #include "service/service.h"
 #include "store/store.h"
 
+#include "unit_store.h"
+
 static json_t *J(const char *text)
 {
     json_error_t err;
@@ -167,38 +169,15 @@ static void openai_tools(void **state)
 /* ---- calls on a real store ---- */
 
 struct fixture {
-    char dir[64];
-    struct store *store;
-    const struct store_ops *ops;
-    struct svc svc;
-    struct svc_ctx ctx;
+    struct unit_store u;
     struct tool_env env;
 };
-
-static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tock-unit-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
-    struct store_config sc = {2, 5000, false};
-    assert_int_equal(store_open(url, &sc, &f->store, &f->ops, err, sizeof err), 0);
-    struct svc_config vc = {secret, 32, 3600, 10, 300, "tock/test"};
-    assert_int_equal(svc_init(&f->svc, f->store, f->ops, &vc), 0);
-    struct store_conn *c;
-    assert_int_equal(f->ops->acquire(f->store, &c), 0);
-    struct user u = {0};
-    snprintf(u.email, sizeof u.email, "unit@example.com");
-    snprintf(u.password_hash, sizeof u.password_hash, "x");
-    snprintf(u.timezone, sizeof u.timezone, "Europe/Paris");
-    assert_int_equal(f->ops->user_insert(c, &u), 0);
-    f->ops->release(c);
-    f->ctx.user_id = u.id;
-    snprintf(f->ctx.timezone, sizeof f->ctx.timezone, "Europe/Paris");
-    f->env = (struct tool_env){.svc = &f->svc, .ctx = &f->ctx};
+    unit_store_open(&f->u, 2, "Europe/Paris");
+    f->env = (struct tool_env){.svc = &f->u.svc, .ctx = &f->u.ctx};
     *state = f;
     return 0;
 }
@@ -206,11 +185,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    svc_free(&f->svc);
-    f->ops->close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    unit_store_close(&f->u);
     free(f);
     return 0;
 }

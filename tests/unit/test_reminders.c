@@ -26,6 +26,8 @@
 #include "service/service.h"
 #include "store/store.h"
 
+#include "unit_store.h"
+
 static int64_t utc(const char *rfc3339)
 {
     int64_t ms = 0;
@@ -79,36 +81,13 @@ static void quiet_hours_windows(void **state)
 }
 
 struct fixture {
-    char dir[64];
-    struct store *store;
-    const struct store_ops *ops;
-    struct svc svc;
-    struct svc_ctx ctx;
+    struct unit_store u;
 };
-
-static const unsigned char secret[] = "0123456789abcdef0123456789abcdef";
 
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof *f);
-    snprintf(f->dir, sizeof f->dir, "/tmp/tock-unit-XXXXXX");
-    assert_non_null(mkdtemp(f->dir));
-    char url[128], err[256];
-    snprintf(url, sizeof url, "sqlite:%s/t.db", f->dir);
-    struct store_config sc = {4, 5000, false};
-    assert_int_equal(store_open(url, &sc, &f->store, &f->ops, err, sizeof err), 0);
-    struct svc_config vc = {secret, 32, 3600, 10, 300, "tock/test"};
-    assert_int_equal(svc_init(&f->svc, f->store, f->ops, &vc), 0);
-    struct store_conn *c;
-    assert_int_equal(f->ops->acquire(f->store, &c), 0);
-    struct user u = {0};
-    snprintf(u.email, sizeof u.email, "unit@example.com");
-    snprintf(u.password_hash, sizeof u.password_hash, "x");
-    snprintf(u.timezone, sizeof u.timezone, "UTC");
-    assert_int_equal(f->ops->user_insert(c, &u), 0);
-    f->ops->release(c);
-    f->ctx.user_id = u.id;
-    snprintf(f->ctx.timezone, sizeof f->ctx.timezone, "UTC");
+    unit_store_open(&f->u, 4, "UTC");
     *state = f;
     return 0;
 }
@@ -117,11 +96,7 @@ static int teardown(void **state)
 {
     struct fixture *f = *state;
     clock_set_fixed(0);
-    svc_free(&f->svc);
-    f->ops->close(f->store);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", f->dir);
-    assert_int_equal(system(cmd), 0);
+    unit_store_close(&f->u);
     free(f);
     return 0;
 }
@@ -140,10 +115,10 @@ static int64_t task_with_reminder(struct fixture *f, const char *at)
     in.reminders_set = true;
     struct task t;
     struct tock_error e = {0};
-    assert_int_equal(svc_task_create(&f->svc, &f->ctx, &in, &t, &e), 0);
+    assert_int_equal(svc_task_create(&f->u.svc, &f->u.ctx, &in, &t, &e), 0);
     struct reminder *v = NULL;
     size_t n = 0;
-    assert_int_equal(svc_reminder_list_task(&f->svc, &f->ctx, t.id, &v, &n), 0);
+    assert_int_equal(svc_reminder_list_task(&f->u.svc, &f->u.ctx, t.id, &v, &n), 0);
     assert_int_equal(n, 1);
     int64_t id = v[0].id;
     free(v);
@@ -155,10 +130,10 @@ static int64_t task_with_reminder(struct fixture *f, const char *at)
 static size_t due_events(struct fixture *f, char **last_json)
 {
     struct store_conn *c;
-    assert_int_equal(f->ops->acquire(f->store, &c), 0);
+    assert_int_equal(f->u.ops->acquire(f->u.store, &c), 0);
     struct outbox_row *rows = NULL;
     size_t n = 0, k = 0;
-    assert_int_equal(f->ops->outbox_fetch(c, 0, 10000, false, &rows, &n), 0);
+    assert_int_equal(f->u.ops->outbox_fetch(c, 0, 10000, false, &rows, &n), 0);
     for (size_t i = 0; i < n; i++) {
         if (strcmp(rows[i].type, "reminder.due") == 0) {
             k++;
@@ -169,7 +144,7 @@ static size_t due_events(struct fixture *f, char **last_json)
         }
     }
     outbox_rows_free(rows, n);
-    f->ops->release(c);
+    f->u.ops->release(c);
     return k;
 }
 
@@ -181,30 +156,30 @@ static void scheduler_fires_once_and_marks_late(void **state)
     int64_t r2 = task_with_reminder(f, "2030-01-01T00:05:00Z");
     size_t fired = 99;
     /* Not due yet. */
-    assert_int_equal(svc_reminders_fire_due(&f->svc, utc("2030-01-01T00:00:09.999Z"), 100, 60000,
+    assert_int_equal(svc_reminders_fire_due(&f->u.svc, utc("2030-01-01T00:00:09.999Z"), 100, 60000,
                                             &fired),
                      0);
     assert_int_equal(fired, 0);
     int64_t next = 0;
-    assert_int_equal(svc_reminder_next(&f->svc, &next), 0);
+    assert_int_equal(svc_reminder_next(&f->u.svc, &next), 0);
     assert_true(next == utc("2030-01-01T00:00:10Z"));
     /* On time: fires r1 only, once. */
-    assert_int_equal(svc_reminders_fire_due(&f->svc, utc("2030-01-01T00:00:10Z"), 100, 60000, &fired),
+    assert_int_equal(svc_reminders_fire_due(&f->u.svc, utc("2030-01-01T00:00:10Z"), 100, 60000, &fired),
                      0);
     assert_int_equal(fired, 1);
-    assert_int_equal(svc_reminders_fire_due(&f->svc, utc("2030-01-01T00:00:11Z"), 100, 60000, &fired),
+    assert_int_equal(svc_reminders_fire_due(&f->u.svc, utc("2030-01-01T00:00:11Z"), 100, 60000, &fired),
                      0);
     assert_int_equal(fired, 0);
     assert_int_equal(due_events(f, NULL), 1);
     struct reminder r;
-    assert_int_equal(svc_reminder_get(&f->svc, &f->ctx, r1, &r), 0);
+    assert_int_equal(svc_reminder_get(&f->u.svc, &f->u.ctx, r1, &r), 0);
     assert_int_equal(r.state, REMINDER_FIRED);
     assert_false(r.late);
     /* Much later (downtime): r2 fires at once, marked late. */
-    assert_int_equal(svc_reminders_fire_due(&f->svc, utc("2030-01-01T01:00:00Z"), 100, 60000, &fired),
+    assert_int_equal(svc_reminders_fire_due(&f->u.svc, utc("2030-01-01T01:00:00Z"), 100, 60000, &fired),
                      0);
     assert_int_equal(fired, 1);
-    assert_int_equal(svc_reminder_get(&f->svc, &f->ctx, r2, &r), 0);
+    assert_int_equal(svc_reminder_get(&f->u.svc, &f->u.ctx, r2, &r), 0);
     assert_true(r.late);
     assert_int_equal(due_events(f, NULL), 2);
 }
@@ -220,7 +195,7 @@ static size_t count_deliveries(struct fixture *f)
 {
     struct delivery *v = NULL;
     size_t n = 0;
-    assert_int_equal(svc_deliveries_list(&f->svc, &f->ctx, 0, 100, &v, &n), 0);
+    assert_int_equal(svc_deliveries_list(&f->u.svc, &f->u.ctx, 0, 100, &v, &n), 0);
     deliveries_free(v, n);
     return n;
 }
@@ -230,15 +205,15 @@ static void redelivered_event_queues_one_delivery_per_channel(void **state)
     struct fixture *f = *state;
     clock_set_fixed(utc("2030-01-01T00:00:00Z"));
     struct notify_prefs p;
-    notify_prefs_default(&p, f->ctx.user_id);
+    notify_prefs_default(&p, f->u.ctx.user_id);
     p.channels = CH_IN_APP | CH_EMAIL | CH_WEBHOOK;
     snprintf(p.webhook_url, sizeof p.webhook_url, "https://hooks.example/x");
     snprintf(p.webhook_secret, sizeof p.webhook_secret, "0123456789abcdef");
     struct tock_error e = {0};
-    assert_int_equal(svc_notify_prefs_put(&f->svc, &f->ctx, &p, &e), 0);
+    assert_int_equal(svc_notify_prefs_put(&f->u.svc, &f->u.ctx, &p, &e), 0);
     task_with_reminder(f, "2030-01-01T00:00:10Z");
     size_t fired = 0;
-    assert_int_equal(svc_reminders_fire_due(&f->svc, utc("2030-01-01T00:00:10Z"), 100, 60000, &fired),
+    assert_int_equal(svc_reminders_fire_due(&f->u.svc, utc("2030-01-01T00:00:10Z"), 100, 60000, &fired),
                      0);
     char *json = NULL;
     assert_int_equal(due_events(f, &json), 1);
@@ -247,7 +222,7 @@ static void redelivered_event_queues_one_delivery_per_channel(void **state)
     struct consumer_def def = {.name = "notifier", .topics = topics, .ntopics = 1,
                                .types = types, .ntypes = 1, .handle = enqueue_handler};
     struct consumer *cons;
-    assert_int_equal(consumer_new(&f->svc, &def, &cons), 0);
+    assert_int_equal(consumer_new(&f->u.svc, &def, &cons), 0);
     json_t *ev = json_loads(json, 0, NULL);
     assert_non_null(ev);
     struct bus_msg m = {"reminders", "1", json, strlen(json),
@@ -288,21 +263,21 @@ static void copy_offsets_to_the_next_occurrence(void **state)
     in.reminders_set = true;
     struct task a, b;
     struct tock_error e = {0};
-    assert_int_equal(svc_task_create(&f->svc, &f->ctx, &in, &a, &e), 0);
+    assert_int_equal(svc_task_create(&f->u.svc, &f->u.ctx, &in, &a, &e), 0);
     in.due = "2030-03-08";
     in.reminders_set = false;
-    assert_int_equal(svc_task_create(&f->svc, &f->ctx, &in, &b, &e), 0);
+    assert_int_equal(svc_task_create(&f->u.svc, &f->u.ctx, &in, &b, &e), 0);
     struct store_conn *c;
-    assert_int_equal(f->ops->acquire(f->store, &c), 0);
-    assert_int_equal(f->ops->begin(c, true), 0);
-    f->ctx.reminders_changed = false;
-    assert_int_equal(svc_reminders_copy_offsets(&f->svc, c, &f->ctx, a.id, &b), 0);
-    assert_true(f->ctx.reminders_changed);
-    assert_int_equal(f->ops->commit(c), 0);
-    f->ops->release(c);
+    assert_int_equal(f->u.ops->acquire(f->u.store, &c), 0);
+    assert_int_equal(f->u.ops->begin(c, true), 0);
+    f->u.ctx.reminders_changed = false;
+    assert_int_equal(svc_reminders_copy_offsets(&f->u.svc, c, &f->u.ctx, a.id, &b), 0);
+    assert_true(f->u.ctx.reminders_changed);
+    assert_int_equal(f->u.ops->commit(c), 0);
+    f->u.ops->release(c);
     struct reminder *v = NULL;
     size_t n = 0;
-    assert_int_equal(svc_reminder_list_task(&f->svc, &f->ctx, b.id, &v, &n), 0);
+    assert_int_equal(svc_reminder_list_task(&f->u.svc, &f->u.ctx, b.id, &v, &n), 0);
     assert_int_equal(n, 2); /* the offsets only, not the absolute reminder */
     /* Date-only due: 09:00 UTC on 2030-03-08, minus 1 day and minus 30 min. */
     assert_true(v[0].kind == REMINDER_OFFSET && v[0].offset_minutes == 1440);
